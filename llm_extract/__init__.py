@@ -1,0 +1,56 @@
+"""llm_extract: typed, verified records of the business deals in news text.
+
+>>> from llm_extract import extract_deal
+>>> deal = extract_deal(article_text)          # doctest: +SKIP
+
+Everything importable from here is the public API; other modules are private.
+"""
+
+from .api import aextract, aextract_deal, aextract_deals, extract, extract_deal, extract_deals
+from .errors import (
+    BackendError,
+    ConfigurationError,
+    EmptyResponseError,
+    ExtractionError,
+    InputError,
+    LLMExtractError,
+    NoDealFound,
+    RefusalError,
+    TruncatedOutputError,
+    ValidationFailedError,
+)
+from .pipeline import CallReport, Dropped, Evidence, Report
+from .schemas import ArticleDeals, Company, Deal, DealType, Money, Party, Person, Role
+from .settings import Settings
+
+__all__ = [
+    "ArticleDeals",
+    "BackendError",
+    "CallReport",
+    "Company",
+    "ConfigurationError",
+    "Deal",
+    "DealType",
+    "Dropped",
+    "EmptyResponseError",
+    "Evidence",
+    "ExtractionError",
+    "InputError",
+    "LLMExtractError",
+    "Money",
+    "NoDealFound",
+    "Party",
+    "Person",
+    "RefusalError",
+    "Report",
+    "Role",
+    "Settings",
+    "TruncatedOutputError",
+    "ValidationFailedError",
+    "aextract",
+    "aextract_deal",
+    "aextract_deals",
+    "extract",
+    "extract_deal",
+    "extract_deals",
+]

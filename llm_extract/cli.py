@@ -1,0 +1,146 @@
+"""The ``llm-extract`` command.
+
+Exit codes: 0 success; 1 the extraction failed (the message names the cause);
+2 bad input or usage (missing file, empty, binary or undecodable text, bad
+settings). Errors are one line on stderr, never a traceback. The result goes
+to stdout as JSON; a one-line cost summary goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from .api import extract_deals, main_deal
+from .errors import ConfigurationError, InputError, LLMExtractError, NoDealFound
+from .pipeline import Report, check_text
+from .settings import Settings
+
+app = typer.Typer(
+    name="llm-extract",
+    help="Extract typed, verified deal records from business news.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+@app.callback()
+def _main() -> None:
+    """Extract typed, verified deal records from business news."""
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    _err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def read_text(source: str) -> str:
+    """Read an article from a path or ``-`` (stdin) as UTF-8 text.
+
+    Raises :class:`InputError` with a one-line reason for anything that is not
+    usable text, so the CLI can map it to exit code 2.
+    """
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        where = "standard input"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{source}: no such file")
+        if path.is_dir():
+            raise InputError(f"{source}: is a directory, not a text file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
+        where = source
+    if b"\x00" in data:
+        raise InputError(f"{where}: looks binary (contains NUL bytes), not a text article")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where}: not valid UTF-8 (byte {exc.start}); convert it, e.g. with iconv"
+        ) from None
+    try:
+        return check_text(text)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+@app.command()
+def deal(
+    source: Annotated[str, typer.Argument(help="Article file, or - for standard input.")],
+    all_deals: Annotated[
+        bool, typer.Option("--all", help="Every deal and company, not only the main deal.")
+    ] = False,
+    model: Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="One compact JSON object with the result and its report."),
+    ] = False,
+    spans: Annotated[
+        bool | None,
+        typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
+    ] = None,
+    compact: Annotated[
+        bool | None,
+        typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
+    ] = None,
+    reasks: Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per request.")] = None,
+) -> None:
+    """Extract the main deal (or --all deals) from an article and print JSON."""
+    try:
+        text = read_text(source)
+        settings = Settings.resolve(
+            model=model,
+            base_url=base_url,
+            spans=spans,
+            compact=compact,
+            reasks=reasks,
+            timeout=timeout,
+        )
+    except (InputError, ConfigurationError) as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    report = Report()
+    try:
+        result = extract_deals(text, settings=settings, report=report)
+        payload: Any = (
+            result.model_dump(mode="json")
+            if all_deals
+            else main_deal(result).model_dump(mode="json")
+        )
+    except NoDealFound:
+        _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
+    except InputError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except ConfigurationError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except LLMExtractError as exc:
+        _fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
+    if as_json:
+        envelope = {"result": payload, "report": [c.to_dict() for c in report.calls]}
+        sys.stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    call = report.calls[-1]
+    _err.print(
+        f"{settings.describe()} · {call.prompt_version} · {call.attempts} attempt(s) · "
+        f"{call.prompt_tokens}+{call.completion_tokens} tokens · {call.latency_s:.1f}s · "
+        f"{len(call.evidence)} grounded, {len(call.dropped)} dropped",
+        markup=False,
+    )

@@ -1,0 +1,199 @@
+"""Grounding: offer the model only spans of the source, then verify every value.
+
+Two halves, both working on the caller's exact text:
+
+* :func:`candidate_spans` collects spans a field may be filled from (proper
+  names, money amounts, short phrases). With span constraint on, the request
+  schema turns each string field into an enum of these, so a small model
+  cannot invent a company: grounding by construction.
+* :func:`align` finds a value in the text (exact, then case-insensitive, then
+  ignoring whitespace, punctuation and hyphenation across line breaks) and
+  returns offsets into the original string, whatever the value's source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Alignment = Literal["exact", "case", "fuzzy"]
+
+_TOKEN = re.compile(r"[^\W_](?:[\w&'’\-]|\.(?![A-Z][a-z]))*", re.UNICODE)
+_BREAK = re.compile(r"[,;:!?()\[\]{}\"“”]|\.\s|\.$|\n\s*\n")
+_CONNECTORS = {"of", "and", "&", "de", "du", "der", "la", "le", "von", "van", "for"}
+_STOP = {
+    "a", "an", "the", "after", "before", "for", "in", "on", "at", "by", "to", "of",
+    "and", "or", "but", "as", "with", "from", "into", "its", "it", "this", "that",
+    "these", "those", "he", "she", "we", "they", "his", "her", "their", "our", "is",
+    "was", "were", "are", "be", "been", "has", "had", "have", "said", "says", "will",
+    "would", "also", "which", "who", "while", "than", "not", "no", "other", "such",
+    "said.", "there", "if", "per", "about", "all", "any", "more", "most", "some",
+}  # fmt: skip
+_MONEY = re.compile(
+    r"(?:(?:US|C|A|HK|S)?[$£€¥₹]|Rs\.?|INR|USD|EUR|GBP)\s?\d[\d,.]*(?:\s?(?:billion|million|"
+    r"thousand|bln|mln|bn|mn|crore|lakh|[bmkBMK])\b)?"
+    r"|(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
+    r"(?:\s(?:billion|million|thousand|bln|mln|crore|lakh))?"
+    r"(?:\s[A-Z][a-z]+)?\s(?:dlrs|dollars|francs|marks|yen|pounds|stg|sterling|rupees|"
+    r"euros?|guilders|lire|pesos|kronor|krona|crowns|yuan|won|rand)\b"
+    r"|\b(?:undisclosed(?:\s(?:amount|sum|price))?|not disclosed|not been disclosed)\b",
+    re.IGNORECASE,
+)
+MAX_NAME_TOKENS = 6
+MAX_PHRASE_TOKENS = 5
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Spans of one text, by kind, each list in first-seen order without repeats."""
+
+    names: list[str]
+    money: list[str]
+    phrases: list[str]
+
+    def for_kind(self, kind: str) -> list[str]:
+        if kind == "name":
+            return self.names
+        if kind == "money":
+            return self.money
+        if kind == "phrase":
+            return _merge(self.phrases, self.names)
+        return _merge(self.names, self.money, self.phrases)
+
+
+def _merge(*lists: list[str]) -> list[str]:
+    return list(dict.fromkeys(s for items in lists for s in items))
+
+
+def _chunks(text: str) -> list[list[tuple[int, int]]]:
+    """Token offsets grouped into runs that no clause punctuation splits."""
+    chunks: list[list[tuple[int, int]]] = []
+    pos = 0
+    for piece in [*_BREAK.finditer(text), None]:
+        stop = piece.start() if piece else len(text)
+        tokens = []
+        for m in _TOKEN.finditer(text, pos, stop):
+            start, end = m.span()
+            while end > start + 1 and text[end - 1] in ".-'’":
+                end -= 1
+            tokens.append((start, end))
+        if tokens:
+            chunks.append(tokens)
+        pos = piece.end() if piece else len(text)
+    return chunks
+
+
+def _squash(span: str) -> str:
+    """Candidates are offered with their line breaks folded to single spaces;
+    :func:`align` still finds them in the original text."""
+    return " ".join(span.split())
+
+
+def _capitalized(word: str) -> bool:
+    return word[:1].isupper() or (word[:1].isdigit() and any(c.isupper() for c in word))
+
+
+def candidate_spans(text: str) -> Candidates:
+    """Collect the spans of ``text`` that fields may be filled from."""
+    names: dict[str, None] = {}
+    phrases: dict[str, None] = {}
+    for tokens in _chunks(text):
+        words = [text[s:e] for s, e in tokens]
+        run: list[int] = []
+        for idx, word in enumerate([*words, ""]):
+            is_cap = bool(word) and _capitalized(word)
+            bridge = (
+                bool(word)
+                and word.lower() in _CONNECTORS
+                and bool(run)
+                and idx + 1 < len(words)
+                and _capitalized(words[idx + 1])
+            )
+            if is_cap or bridge:
+                run.append(idx)
+                continue
+            _add_runs(text, tokens, run, names)
+            run = []
+        for i in range(len(tokens)):
+            for j in range(i, min(i + MAX_PHRASE_TOKENS, len(tokens))):
+                if words[i].lower() in _STOP or words[j].lower() in _STOP:
+                    continue
+                phrases.setdefault(_squash(text[tokens[i][0] : tokens[j][1]]), None)
+    money = dict.fromkeys(_squash(m.group(0)) for m in _MONEY.finditer(text))
+    return Candidates(list(names), [m for m in money if m], list(phrases))
+
+
+def _add_runs(
+    text: str, tokens: list[tuple[int, int]], run: list[int], out: dict[str, None]
+) -> None:
+    for i in range(len(run)):
+        for j in range(i, min(i + MAX_NAME_TOKENS, len(run))):
+            first, last = text[slice(*tokens[run[i]])], text[slice(*tokens[run[j]])]
+            if first.lower() in _STOP or last.lower() in _STOP | _CONNECTORS:
+                continue
+            out.setdefault(_squash(text[tokens[run[i]][0] : tokens[run[j]][1]]), None)
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int
+    end: int
+    alignment: Alignment
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """Casefold, drop hyphenation across line breaks, and collapse every run of
+    whitespace or punctuation to one space, remembering each output
+    character's offset in ``text``."""
+    out: list[str] = []
+    where: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "-\u00ad" and i + 1 < n and text[i + 1] in "\r\n":
+            i += 1
+            while i < n and text[i] in " \t\r\n":
+                i += 1
+            continue
+        if ch.isalnum():
+            for folded in ch.casefold():
+                out.append(folded)
+                where.append(i)
+        elif out and out[-1] != " ":
+            out.append(" ")
+            where.append(i)
+        i += 1
+    return "".join(out), where
+
+
+def align(value: str, text: str, folded: tuple[str, list[int]] | None = None) -> Match | None:
+    """Where ``value`` occurs in ``text``, or None. Offsets index ``text`` itself."""
+    if not value.strip():
+        return None
+    start = text.find(value)
+    if start >= 0:
+        return Match(start, start + len(value), "exact")
+    lowered = text.casefold()
+    if len(lowered) == len(text):
+        start = lowered.find(value.casefold())
+        if start >= 0 and len(value.casefold()) == len(value):
+            return Match(start, start + len(value), "case")
+    hay, where = folded if folded is not None else _fold(text)
+    needle = _fold(value)[0].strip()
+    if not needle:
+        return None
+    pos = hay.find(needle)
+    while pos >= 0:
+        left_ok = pos == 0 or not hay[pos - 1].isalnum() or not needle[0].isalnum()
+        end = pos + len(needle)
+        right_ok = end == len(hay) or not hay[end].isalnum() or not needle[-1].isalnum()
+        if left_ok and right_ok:
+            return Match(where[pos], where[end - 1] + 1, "fuzzy")
+        pos = hay.find(needle, pos + 1)
+    return None
+
+
+def fold_text(text: str) -> tuple[str, list[int]]:
+    """Precompute the fuzzy index of ``text`` once for many :func:`align` calls."""
+    return _fold(text)

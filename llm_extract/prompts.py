@@ -1,0 +1,273 @@
+"""Prompts and request schemas: what the model is shown and what it may answer.
+
+Templates are Jinja2 files in ``prompts/`` (shipped inside the wheel as
+``llm_extract/prompts``). A :class:`PromptSpec` names the templates for one
+task; :func:`prompt_version` fingerprints them with the schema, so cassettes,
+caches and reports all change when either changes.
+
+:func:`request_schema` turns a Pydantic model into the JSON schema sent with
+the request: references inlined, every property required (nullable where
+optional), and, with span constraint on, every free string field replaced by
+an enum of spans from the source text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel
+
+from .errors import ConfigurationError
+from .grounding import Candidates
+
+Message = dict[str, str]
+
+
+def prompt_dir() -> Path:
+    """The installed copy inside the package, else the source tree's ``prompts/``."""
+    packaged = Path(str(resources.files("llm_extract"))) / "prompts"
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parent.parent / "prompts"
+    if source.is_dir():
+        return source
+    raise ConfigurationError(f"prompt templates not found in {packaged} or {source}")
+
+
+@lru_cache(maxsize=1)
+def _env(root: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def _template(name: str) -> jinja2.Template:
+    return _env(str(prompt_dir())).get_template(name)
+
+
+def _source(name: str) -> str:
+    return (prompt_dir() / name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """The templates for one task.
+
+    ``system`` is a template name in ``prompts/`` or a path to the caller's
+    own template file; ``examples`` a JSON file of ``{"article", "answer"}``
+    worked examples, shown to the model as earlier turns.
+    """
+
+    name: str
+    system: str
+    examples: str | None = None
+
+    def system_template(self) -> jinja2.Template:
+        if os.sep in self.system or self.system.startswith("."):
+            path = Path(self.system)
+            try:
+                return _env(str(prompt_dir())).from_string(path.read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read prompt template {path}: {exc}") from exc
+        return _template(self.system)
+
+    def sources(self) -> list[str]:
+        own = [self.system] if os.sep in self.system else [_source(self.system)]
+        extra = [_source(n) for n in ("article.user.j2", "reask.user.j2")]
+        if self.examples:
+            extra.append(_source(self.examples))
+        return own + extra
+
+    def load_examples(self) -> list[dict[str, Any]]:
+        if not self.examples:
+            return []
+        data: list[dict[str, Any]] = json.loads(_source(self.examples))
+        return data
+
+
+DEALS = PromptSpec("deals", "deals.system.j2", "examples/deals.json")
+DEAL_SLOTS = PromptSpec("deal_slots", "deal_slots.system.j2", "examples/deal_slots.json")
+GENERIC = PromptSpec("extract", "extract.system.j2")
+
+
+def custom_prompt(prompt: str | os.PathLike[str]) -> PromptSpec:
+    """A spec for a caller's own system template (a file path)."""
+    path = Path(prompt)
+    if not path.is_file():
+        raise ConfigurationError(f"prompt template {path} does not exist")
+    return PromptSpec(f"custom:{path.name}", str(path.resolve()))
+
+
+def prompt_version(spec: PromptSpec, model: type[BaseModel]) -> str:
+    """``name@hash`` of the templates, examples and the model's schema."""
+    digest = hashlib.sha256()
+    for part in spec.sources():
+        digest.update(part.encode())
+    digest.update(json.dumps(request_schema(model, None), sort_keys=True).encode())
+    return f"{spec.name}@{digest.hexdigest()[:10]}"
+
+
+def request_schema(model: type[BaseModel], candidates: Candidates | None) -> dict[str, Any]:
+    """The JSON schema sent with the request (see the module docstring)."""
+    raw = model.model_json_schema()
+    defs = raw.pop("$defs", {})
+    used: dict[str, list[str]] = {}
+    shaped = _shape(raw, defs, candidates, None, used)
+    shaped["title"] = model.__name__
+    if used:
+        shaped["$defs"] = {f"span_{kind}": {"enum": spans} for kind, spans in used.items()}
+    return shaped
+
+
+_DROP = {"title", "default", "x-span", "x-derived", "x-ground"}
+
+
+def _shape(
+    node: dict[str, Any],
+    defs: dict[str, Any],
+    cands: Candidates | None,
+    kind: str | None,
+    used: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Span enums go to ``$defs`` once per kind and fields point at them, so a
+    long article's spans are not repeated in every field."""
+    kind = node.get("x-span", kind)
+    if "$ref" in node:
+        target = defs[node["$ref"].rsplit("/", 1)[-1]]
+        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _shape(merged, defs, cands, kind, used)
+    out = {k: v for k, v in node.items() if k not in _DROP}
+    if "anyOf" in node:
+        options = [_shape(o, defs, cands, kind, used) for o in node["anyOf"]]
+        options = [o for o in options if o.get("enum") != []]
+        if len(options) == 1:
+            return {**{k: v for k, v in out.items() if k != "anyOf"}, **options[0]}
+        out["anyOf"] = options
+        return out
+    kind_of = node.get("type")
+    if kind_of == "object" and "properties" in node:
+        props = {
+            name: _shape(sub, defs, cands, None, used)
+            for name, sub in node["properties"].items()
+            if not (cands is not None and sub.get("x-derived"))
+        }
+        if any(sub.get("enum") == [] for sub in props.values()):
+            return {"enum": []}
+        out["properties"] = props
+        out["required"] = list(props)
+        out["additionalProperties"] = False
+    elif kind_of == "array" and "items" in node:
+        out["items"] = _shape(node["items"], defs, cands, kind, used)
+        if out["items"].get("enum") == []:
+            out["items"] = {"type": "string"}
+            out["maxItems"] = 0
+    elif kind_of == "string" and cands is not None and not _fixed(node):
+        if node.get("x-ground", True):
+            spans = cands.for_kind(kind or "text")
+            if not spans:
+                return {"enum": []}
+            used[kind or "text"] = spans
+            out.pop("type", None)
+            out["$ref"] = f"#/$defs/span_{kind or 'text'}"
+    return out
+
+
+def _fixed(node: dict[str, Any]) -> bool:
+    return any(k in node for k in ("enum", "const", "format", "pattern"))
+
+
+def field_guide(schema: dict[str, Any]) -> str:
+    """One line per field: its path, its brief, and its choices if it has fixed ones."""
+    lines: list[str] = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        if "anyOf" in node:
+            for option in node["anyOf"]:
+                if option.get("type") != "null":
+                    walk({**option, "description": node.get("description")}, path)
+            return
+        if path:
+            text = node.get("description") or ""
+            if "enum" in node:
+                text += " One of: " + ", ".join(map(str, node["enum"])) + "."
+            if text:
+                lines.append(f"- {path}: {' '.join(text.split())}")
+        if node.get("type") == "object":
+            for name, sub in node.get("properties", {}).items():
+                walk(sub, f"{path}.{name}" if path else name)
+        elif node.get("type") == "array":
+            walk({**node["items"], "description": None}, f"{path}[]")
+
+    walk(schema, "")
+    return "\n".join(lines)
+
+
+def _example_answer(model: type[BaseModel], answer: dict[str, Any], spans: bool) -> str:
+    value = model.model_validate(answer)
+    shaped = request_schema(model, Candidates([], [], []) if spans else None)
+    return json.dumps(_project(value.model_dump(mode="json"), shaped), ensure_ascii=False)
+
+
+def _project(value: Any, schema: dict[str, Any]) -> Any:
+    """Keep only the keys the request schema asks for, in its order."""
+    if isinstance(value, dict):
+        options = schema.get("anyOf", [schema])
+        obj = next((o for o in options if o.get("type") == "object"), schema)
+        props = obj.get("properties", {})
+        return {k: _project(value.get(k), props[k]) for k in props}
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        if "anyOf" in schema:
+            items = next((o for o in schema["anyOf"] if o.get("type") == "array"), {}).get(
+                "items", {}
+            )
+        return [_project(v, items) for v in value]
+    return value
+
+
+def build_messages(
+    spec: PromptSpec, model: type[BaseModel], text: str, *, spans: bool
+) -> list[Message]:
+    """System brief, worked examples as earlier turns, then the article."""
+    guide = field_guide(request_schema(model, None))
+    system = spec.system_template().render(
+        field_guide=guide, schema_name=model.__name__, spans=spans
+    )
+    messages: list[Message] = [{"role": "system", "content": system}]
+    article = _template("article.user.j2")
+    for example in spec.load_examples():
+        messages.append({"role": "user", "content": article.render(text=_defuse(example["article"]))})
+        messages.append(
+            {"role": "assistant", "content": _example_answer(model, example["answer"], spans)}
+        )
+    messages.append({"role": "user", "content": article.render(text=_defuse(text))})
+    return messages
+
+
+def _defuse(text: str) -> str:
+    return text.replace("</article>", "</ article>").replace("<article>", "< article>")
+
+
+def reask_messages(
+    base: list[Message], rejected: str, problems: list[str], *, grounding: bool, limit: int = 4000
+) -> list[Message]:
+    """The original turns plus only the latest rejected answer and its problems.
+
+    Earlier rejected answers are not carried along and the rejected answer is
+    clipped to ``limit`` characters, so a re-ask costs about the same however
+    many came before it.
+    """
+    clipped = rejected if len(rejected) <= limit else rejected[:limit] + " …[cut]"
+    reask = _template("reask.user.j2").render(problems=problems[:20], grounding=grounding)
+    return [*base, {"role": "assistant", "content": clipped}, {"role": "user", "content": reask}]

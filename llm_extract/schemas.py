@@ -1,0 +1,354 @@
+"""The typed records this library returns, and the briefs the model reads.
+
+Field descriptions are sent to the model twice: inside the JSON schema of the
+request and rendered into the prompt's field guide (a grammar-constrained local
+model never sees the schema itself). Write them as you would brief an analyst.
+
+``x-span`` in a field's JSON schema tells the span constraint which kind of
+source-text span may fill it (see :mod:`llm_extract.grounding`): ``name`` for
+proper names, ``money`` for amounts, ``phrase`` for short noun phrases,
+``text`` for any of them. ``x-derived`` marks fields that normalization fills,
+so a span-constrained model is not asked for them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _span(kind: str) -> dict[str, Any]:
+    return {"x-span": kind}
+
+
+_DERIVED: dict[str, Any] = {"x-derived": True}
+
+
+class DealType(str, Enum):
+    """What kind of transaction or agreement a deal is."""
+
+    ACQUISITION = "acquisition"
+    MERGER = "merger"
+    STAKE_PURCHASE = "stake_purchase"
+    INVESTMENT = "investment"
+    JOINT_VENTURE = "joint_venture"
+    PARTNERSHIP = "partnership"
+    CONTRACT_MANUFACTURING = "contract_manufacturing"
+    SOURCING_AGREEMENT = "sourcing_agreement"
+    LICENSING = "licensing"
+    DISTRIBUTION = "distribution"
+    OTHER = "other"
+
+
+class Role(str, Enum):
+    """The part a company plays in one deal."""
+
+    ACQUIRER = "acquirer"
+    TARGET = "target"
+    SELLER = "seller"
+    INVESTOR = "investor"
+    CLIENT = "client"
+    SUPPLIER = "supplier"
+    PARTNER = "partner"
+
+
+_STRICT = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class Money(BaseModel):
+    """An amount of money as the article writes it, plus its normalized value."""
+
+    model_config = _STRICT
+
+    text: str = Field(
+        description=(
+            "The amount exactly as written in the article, e.g. '1.2 billion Belgian "
+            "francs', '5 mln dlrs' or 'undisclosed'. Copy it, do not convert it."
+        ),
+        json_schema_extra=_span("money"),
+    )
+    amount: float | None = Field(
+        default=None,
+        description="The amount as a plain number in units of the currency, if stated.",
+        json_schema_extra=_DERIVED,
+    )
+    currency: str | None = Field(
+        default=None,
+        description="ISO 4217 code of the currency, e.g. 'USD', if stated.",
+        json_schema_extra=_DERIVED,
+    )
+
+
+class Person(BaseModel):
+    """Someone the article names in connection with a deal."""
+
+    model_config = _STRICT
+
+    name: str = Field(
+        description="The person's full name as written.", json_schema_extra=_span("name")
+    )
+    title: str | None = Field(
+        default=None,
+        description="Their job title as written, e.g. 'chairman' or 'CEO'.",
+        json_schema_extra=_span("phrase"),
+    )
+    company: str | None = Field(
+        default=None,
+        description="The company they speak for, named as in the article.",
+        json_schema_extra=_span("name"),
+    )
+
+
+class Party(BaseModel):
+    """A company taking part in a deal, and its role in that deal."""
+
+    model_config = _STRICT
+
+    name: str = Field(
+        description="The company's name exactly as the article writes it.",
+        json_schema_extra=_span("name"),
+    )
+    role: Role = Field(
+        description=(
+            "acquirer: buys a company or stake. target: is bought or invested in. "
+            "seller: sells the target. investor: puts money in. client: the brand "
+            "that orders products or services. supplier: the manufacturer or supplier "
+            "that makes or provides them. partner: any party of a partnership, joint "
+            "venture or merger."
+        )
+    )
+
+
+class Company(BaseModel):
+    """A company the article mentions, with what the article says about it."""
+
+    model_config = _STRICT
+
+    name: str = Field(
+        description="The company's fullest name in the article.",
+        json_schema_extra=_span("name"),
+    )
+    aliases: list[str] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Other names the article uses for the same company.",
+        json_schema_extra=_span("name"),
+    )
+    country: str | None = Field(
+        default=None,
+        description="The country it is from or based in, as written, e.g. 'Chinese'.",
+        json_schema_extra=_span("name"),
+    )
+    business: str | None = Field(
+        default=None,
+        description="What the company does, in the article's words.",
+        json_schema_extra=_span("phrase"),
+    )
+
+
+class Deal(BaseModel):
+    """One transaction or agreement between companies, as the article reports it.
+
+    Acquisitions also fill the classic template slots: purchaser, acquired and
+    seller come from the parties' roles; amount, status, acquired_business and
+    acquired_location are fields.
+    """
+
+    model_config = _STRICT
+
+    deal_type: DealType = Field(description="The kind of deal.")
+    parties: list[Party] = Field(
+        max_length=6,
+        description="Every company taking part in this deal, each with its role.",
+    )
+    amount: Money | None = Field(
+        default=None,
+        description="The price or amount of money involved, or null if none is stated.",
+    )
+    status: str | None = Field(
+        default=None,
+        description=(
+            "How far along the deal is, in the article's words, e.g. 'agreed', "
+            "'completed', 'signed', 'definitive agreement'."
+        ),
+        json_schema_extra=_span("phrase"),
+    )
+    date: str | None = Field(
+        default=None,
+        description="When the deal was made or announced, as written, e.g. 'In April'.",
+        json_schema_extra=_span("phrase"),
+    )
+    products: list[str] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Products or services the deal covers, in the article's words.",
+        json_schema_extra=_span("phrase"),
+    )
+    location: str | None = Field(
+        default=None,
+        description="Where the deal's work happens, e.g. the factory's town.",
+        json_schema_extra=_span("name"),
+    )
+    volumes: list[str] = Field(
+        default_factory=list,
+        max_length=4,
+        description=(
+            "Quantities the deal commits to, as written, e.g. 'five million units "
+            "annually' or '2,000 jobs'."
+        ),
+        json_schema_extra=_span("phrase"),
+    )
+    people: list[Person] = Field(
+        default_factory=list,
+        max_length=6,
+        description="People quoted or named about this deal.",
+    )
+    acquired_business: str | None = Field(
+        default=None,
+        description="For acquisitions: what the acquired company does.",
+        json_schema_extra=_span("phrase"),
+    )
+    acquired_location: str | None = Field(
+        default=None,
+        description="For acquisitions: where the acquired company is based.",
+        json_schema_extra=_span("name"),
+    )
+    background: bool = Field(
+        default=False,
+        description=(
+            "true if the article mentions this deal only as an earlier or related "
+            "deal, false for the deal the article is about."
+        ),
+    )
+
+    def names_with(self, role: Role) -> list[str]:
+        """Names of the parties that play ``role``, in article order."""
+        return [p.name for p in self.parties if p.role is role]
+
+    @property
+    def purchaser(self) -> list[str]:
+        return self.names_with(Role.ACQUIRER) + self.names_with(Role.INVESTOR)
+
+    @property
+    def acquired(self) -> list[str]:
+        return self.names_with(Role.TARGET)
+
+    @property
+    def seller(self) -> list[str]:
+        return self.names_with(Role.SELLER)
+
+
+class ArticleDeals(BaseModel):
+    """Everything an article says about deals: the main deal first."""
+
+    model_config = _STRICT
+
+    deals: list[Deal] = Field(
+        max_length=8,
+        description=(
+            "Every deal the article reports, the one it is mainly about first, then "
+            "earlier or related deals it mentions. Empty if it reports none."
+        ),
+    )
+    companies: list[Company] = Field(
+        default_factory=list,
+        max_length=12,
+        description="Every company that takes part in a deal.",
+    )
+
+    @property
+    def main_deal(self) -> Deal | None:
+        return self.deals[0] if self.deals else None
+
+
+_FIRST_PARTY = {
+    DealType.ACQUISITION: Role.ACQUIRER,
+    DealType.STAKE_PURCHASE: Role.ACQUIRER,
+    DealType.INVESTMENT: Role.INVESTOR,
+    DealType.CONTRACT_MANUFACTURING: Role.CLIENT,
+    DealType.SOURCING_AGREEMENT: Role.CLIENT,
+    DealType.LICENSING: Role.CLIENT,
+    DealType.DISTRIBUTION: Role.CLIENT,
+}
+_SECOND_PARTY = {
+    DealType.ACQUISITION: Role.TARGET,
+    DealType.STAKE_PURCHASE: Role.TARGET,
+    DealType.INVESTMENT: Role.TARGET,
+    DealType.CONTRACT_MANUFACTURING: Role.SUPPLIER,
+    DealType.SOURCING_AGREEMENT: Role.SUPPLIER,
+    DealType.LICENSING: Role.SUPPLIER,
+    DealType.DISTRIBUTION: Role.SUPPLIER,
+}
+
+
+class DealSlots(BaseModel):
+    """The main deal as a flat template: the form a small model can fill.
+
+    Nested lists of deals and parties make a 270M-parameter model loop until
+    the token limit; one flat record with two party slots does not. The
+    pipeline maps it onto :class:`ArticleDeals` with :meth:`to_article`.
+    """
+
+    model_config = _STRICT
+
+    deal_type: DealType = Field(description="The kind of deal the article is mainly about.")
+    buyer: str | None = Field(
+        description=(
+            "The company that buys, invests, or orders the products: the acquirer, "
+            "investor or client brand. For a merger or partnership, the first partner."
+        ),
+        json_schema_extra=_span("name"),
+    )
+    target: str | None = Field(
+        description=(
+            "The company that is bought or invested in, or that makes or supplies the "
+            "products. For a merger or partnership, the other partner."
+        ),
+        json_schema_extra=_span("name"),
+    )
+    seller: str | None = Field(
+        description="The company that sells the target, if any.",
+        json_schema_extra=_span("name"),
+    )
+    amount: str | None = Field(
+        description="The price or amount exactly as written, e.g. '5 mln dlrs' or 'undisclosed'.",
+        json_schema_extra=_span("money"),
+    )
+    status: str | None = Field(
+        description="How far along the deal is, in the article's words, e.g. 'agreed'.",
+        json_schema_extra=_span("phrase"),
+    )
+    business: str | None = Field(
+        description="What the target does, or the products the deal covers.",
+        json_schema_extra=_span("phrase"),
+    )
+    location: str | None = Field(
+        description="Where the target is based or where the work happens.",
+        json_schema_extra=_span("name"),
+    )
+
+    def to_article(self) -> ArticleDeals:
+        """One deal with roles chosen by its type; no deal if no party is named."""
+        if not self.buyer and not self.target:
+            return ArticleDeals(deals=[], companies=[])
+        first = _FIRST_PARTY.get(self.deal_type, Role.PARTNER)
+        second = _SECOND_PARTY.get(self.deal_type, Role.PARTNER)
+        parties = [Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second))
+                   if n]
+        if self.seller and self.seller not in (self.buyer, self.target):
+            parties.append(Party(name=self.seller, role=Role.SELLER))
+        acquisition = self.deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
+        deal = Deal(
+            deal_type=self.deal_type,
+            parties=parties,
+            amount=Money(text=self.amount) if self.amount else None,
+            status=self.status,
+            products=[] if acquisition or not self.business else [self.business],
+            location=None if acquisition else self.location,
+            acquired_business=self.business if acquisition else None,
+            acquired_location=self.location if acquisition else None,
+        )
+        names = dict.fromkeys(p.name for p in parties)
+        return ArticleDeals(deals=[deal], companies=[Company(name=n) for n in names])

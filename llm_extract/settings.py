@@ -1,0 +1,121 @@
+"""One settings object: explicit arguments, then environment variables, then defaults.
+
+It is built once at the API boundary (:meth:`Settings.resolve`) and passed
+down; nothing deeper reads the environment.
+
+Backend choice follows from it: a base URL or an API key means an
+OpenAI-compatible server; neither means the embedded local model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+from .errors import ConfigurationError
+
+ResponseFormat = Literal["auto", "json_schema", "json_object", "prompt"]
+_FORMATS: tuple[str, ...] = ("auto", "json_schema", "json_object", "prompt")
+
+EMBEDDED_MODEL = "gemma-3-270m-q4_k_m"
+DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to reach the model and how hard to try.
+
+    ``spans`` constrains string fields to spans of the source text (an enum in
+    the schema): None means on for the embedded model, off elsewhere.
+    ``compact`` asks deal extraction for one flat main-deal record instead of
+    the full multi-deal schema: None means on for the embedded model only.
+    ``response_format`` "auto" sends OpenAI's ``json_schema`` and falls back
+    to ``json_object`` with a ``schema`` (llama.cpp's form) when refused.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 120.0
+    transport_retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    reasks: int = 2
+    temperature: float = 0.0
+    max_tokens: int = 1536
+    seed: int = 0
+    response_format: ResponseFormat = "auto"
+    spans: bool | None = None
+    compact: bool | None = None
+    model_path: str | None = None
+    n_ctx: int = 8192
+    n_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.response_format not in _FORMATS:
+            raise ConfigurationError(
+                f"response_format must be one of {', '.join(_FORMATS)}, "
+                f"not {self.response_format!r}"
+            )
+        for name in ("transport_retries", "reasks", "max_tokens"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"{name} must not be negative")
+        if self.timeout <= 0:
+            raise ConfigurationError("timeout must be positive")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no server is configured and the local model runs in-process."""
+        return self.base_url is None and self.api_key is None
+
+    @property
+    def model_name(self) -> str:
+        if self.model:
+            return self.model
+        return EMBEDDED_MODEL if self.embedded else DEFAULT_REMOTE_MODEL
+
+    @property
+    def use_spans(self) -> bool:
+        return self.embedded if self.spans is None else self.spans
+
+    @property
+    def use_compact(self) -> bool:
+        return self.embedded if self.compact is None else self.compact
+
+    def describe(self) -> str:
+        """Where requests go, safe to print: never includes the key."""
+        where = "embedded llama.cpp" if self.embedded else (self.base_url or "api.openai.com")
+        return f"{self.model_name} @ {where}"
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> Settings:
+        """Merge explicit arguments (None means unset) over the environment and defaults."""
+        env = os.environ if env is None else env
+        known = {f.name for f in fields(cls)}
+        unknown = set(explicit) - known
+        if unknown:
+            raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {k: v for k, v in explicit.items() if v is not None}
+        from_env = {
+            "model": env.get("LLM_EXTRACT_MODEL"),
+            "base_url": env.get("LLM_EXTRACT_BASE_URL") or env.get("OPENAI_BASE_URL"),
+            "api_key": env.get("LLM_EXTRACT_API_KEY") or env.get("OPENAI_API_KEY"),
+            "model_path": env.get("LLM_EXTRACT_MODEL_PATH"),
+        }
+        for name, value in from_env.items():
+            if value and name not in values:
+                values[name] = value
+        timeout = env.get("LLM_EXTRACT_TIMEOUT")
+        if timeout and "timeout" not in values:
+            try:
+                values["timeout"] = float(timeout)
+            except ValueError:
+                raise ConfigurationError(
+                    f"LLM_EXTRACT_TIMEOUT must be a number of seconds, not {timeout!r}"
+                ) from None
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)

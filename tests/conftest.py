@@ -1,0 +1,132 @@
+"""Shared test set-up: cassette configuration and the recording server.
+
+Cassettes replay real HTTP traffic recorded from llama-cpp-python's
+OpenAI-compatible server running the embedded model on loopback. Request
+bodies are stored as a SHA-256 of their canonical JSON, never as text: the
+articles they carry may be research-licensed, and a hash is all matching
+needs. A prompt or schema change changes the hash, so a stale cassette fails
+loudly instead of passing.
+
+Re-record with ``LLM_EXTRACT_RECORD=1 pytest tests/test_cassettes.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+CORPUS = ROOT.parent / "shared" / "corpus"
+RECORDING = os.environ.get("LLM_EXTRACT_RECORD") == "1"
+REPLAY_URL = "http://127.0.0.1:9/v1"
+SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization", "cookie"]
+
+
+def canonical_hash(body: bytes | str | None) -> str:
+    if body is None:
+        return hashlib.sha256(b"").hexdigest()
+    raw = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = raw
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _hash_body(request: Any) -> Any:
+    """Replace the request body by its hash (applied when recording and matching)."""
+    body = request.body
+    try:
+        stored = json.loads(body) if body else None
+    except ValueError:
+        stored = None
+    if isinstance(stored, dict) and set(stored) == {"canonical_sha256"}:
+        return request
+    request.body = json.dumps({"canonical_sha256": canonical_hash(body)}).encode()
+    return request
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "cassette_library_dir": str(CASSETTES),
+        "record_mode": "all" if RECORDING else "none",
+        "match_on": ["method", "path", "body"],
+        "filter_headers": SECRET_HEADERS,
+        "before_record_request": _hash_body,
+        "decode_compressed_response": True,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def model_server() -> Iterator[str]:
+    """Base URL of the model server: a real llama.cpp server when recording,
+    else an address nothing listens on (every request must come from a cassette).
+
+    A fresh server per test: a warm one reuses the previous prompt's KV cache,
+    which changes float rounding and so what an article's recording says."""
+    if not RECORDING:
+        yield REPLAY_URL
+        return
+    from llm_extract.backends import embedded_model_path
+    from llm_extract.settings import Settings
+
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(embedded_model_path(Settings())),
+        "--model_alias", "gemma-3-270m-q4_k_m",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", "8192", "--seed", "0",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("llama.cpp server did not start within 120 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_backends() -> Iterator[None]:
+    """Backends remember what a server accepts; tests must not inherit that."""
+    from llm_extract import api
+
+    api._backend_for.cache_clear()
+    yield
+    api._backend_for.cache_clear()
+
+
+def corpus_file(relative: str) -> Path:
+    path = CORPUS / relative
+    if not path.exists():
+        pytest.skip(f"{path} is not available on this machine")
+    return path

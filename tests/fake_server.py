@@ -1,0 +1,399 @@
+"""A fault-injecting fake OpenAI-compatible chat server, for tests only.
+
+It listens on 127.0.0.1 on an ephemeral port in a background thread and
+serves ``POST /v1/chat/completions``. It is scripted with a list of
+:class:`Step` objects, consumed one per request; when the script runs out the
+last step repeats (``repeat_last=True``, the default) or the server answers
+500 "script exhausted" and sets :attr:`FakeServer.exhausted`.
+
+Every request is recorded (method, path, lower-cased headers, parsed JSON
+body) so tests can assert what the client sent.
+
+Apart from :func:`completion`, the step constructors below build deliberately
+broken or hostile responses. They are FAULT FIXTURES for exercising the
+client's error handling, not examples of model output.
+
+Everything is bounded: a hang sleeps at most ``max_sleep`` seconds (and is cut
+short at shutdown), idle keep-alive connections are closed at shutdown, and
+the server stops when its context exits.
+
+>>> with fake_server([completion('{"a": 1}')]) as srv:     # doctest: +SKIP
+...     client = openai.OpenAI(base_url=srv.base_url, api_key="k")
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CHAT_PATH = "/v1/chat/completions"
+MAX_SLEEP = 10.0
+"""Hard cap, in seconds, on any hang, whatever a step asks for."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scripted reaction to one request. Build these with the helpers below."""
+
+    kind: str
+    content: str | None = None
+    finish_reason: str | None = "stop"
+    refusal: str | None = None
+    usage: tuple[int, int] | None = (11, 7)
+    status: int = 200
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    seconds: float = 0.0
+    then: Step | None = None
+    model: str | None = None
+
+
+@dataclass
+class Recorded:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def response_format(self) -> Any:
+        return self.body.get("response_format") if isinstance(self.body, dict) else None
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def completion(
+    content: str | None,
+    *,
+    finish_reason: str | None = "stop",
+    usage: tuple[int, int] | None = (11, 7),
+    model: str | None = None,
+) -> Step:
+    """A normal chat completion with one choice."""
+    return Step("complete", content=content, finish_reason=finish_reason, usage=usage, model=model)
+
+
+def refusal(text: str = "I'm sorry, I can't help with that.") -> Step:
+    """FAULT FIXTURE: the model refuses (``message.refusal`` set, ``content`` null)."""
+    return Step("complete", content=None, refusal=text, finish_reason="stop")
+
+
+def empty_choices() -> Step:
+    """FAULT FIXTURE: a 200 response whose ``choices`` list is empty."""
+    return Step("empty")
+
+
+def error(
+    status: int,
+    message: str = "fake server error",
+    *,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+    param: str | None = None,
+) -> Step:
+    """FAULT FIXTURE: an HTTP error with an OpenAI-style JSON error body."""
+    if body is None:
+        body = {"error": {"message": message, "type": "fake_error", "param": param, "code": None}}
+    return Step("error", status=status, body=body, headers=tuple((headers or {}).items()))
+
+
+def rate_limited(retry_after: float | str | None = None) -> Step:
+    """FAULT FIXTURE: 429, with a ``Retry-After`` header when ``retry_after`` is given."""
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return error(429, "Rate limit reached, slow down", headers=headers)
+
+
+def server_error(status: int = 500) -> Step:
+    """FAULT FIXTURE: a 5xx that says nothing about the request's format."""
+    return error(status, f"upstream failure {status}")
+
+
+def reject_response_format(status: int = 400) -> Step:
+    """FAULT FIXTURE: a server that does not take OpenAI's ``json_schema`` form
+    (llama.cpp-style servers answer like this)."""
+    return error(
+        status,
+        "Invalid value for 'response_format': type must be 'text' or 'json_object'",
+        param="response_format",
+    )
+
+
+def llama_cpp_like(content: str, *, status: int = 400) -> Step:
+    """FAULT FIXTURE when the request carries ``json_schema``: reject it like
+    :func:`reject_response_format`; any other request gets ``content``."""
+    return Step("by_format", content=content, status=status)
+
+
+def unauthorized_echoing(key: str) -> Step:
+    """FAULT FIXTURE: 401 whose body echoes the API key back, in full and masked."""
+    masked = key[:7] + "*" * 10 + key[-4:]
+    return error(401, f"Incorrect API key provided: {key} ({masked}).", param=None)
+
+
+def hang(seconds: float = 5.0, then: Step | None = None) -> Step:
+    """FAULT FIXTURE: sleep (capped at the server's ``max_sleep``) before answering
+    with ``then`` (a short completion by default), to outlast the client timeout."""
+    return Step("hang", seconds=seconds, then=then)
+
+
+def drop() -> Step:
+    """FAULT FIXTURE: send the status line and headers with a ``Content-Length``,
+    half of the body, then close the connection."""
+    return Step("drop")
+
+
+def reset() -> Step:
+    """FAULT FIXTURE: close the connection without sending any response."""
+    return Step("reset")
+
+
+# --------------------------------------------------------------------------- server
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeServer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        with self.sockets_lock:
+            self.open_sockets.add(sock)
+        return sock, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # broken pipes from clients that timed out are expected here
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+    timeout = MAX_SLEEP + 5  # an idle keep-alive connection never outlives this
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._read_body()
+        self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:
+        body = self._read_body()
+        if self.path.rstrip("/") != CHAT_PATH:
+            self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        fake = self.server.fake
+        step = fake._take(
+            Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        )
+        try:
+            self._play(step, body)
+        except OSError:  # the client gave up (timeout) and closed its end
+            self.close_connection = True
+
+    def _read_body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+
+    def _play(self, step: Step | None, body: Any) -> None:
+        fake = self.server.fake
+        if step is None:
+            self._send_json(500, {"error": {"message": "fake server script exhausted"}})
+            return
+        kind = step.kind
+        if kind == "by_format":
+            fmt = (body or {}).get("response_format") if isinstance(body, dict) else None
+            if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+                step = reject_response_format(step.status)
+            else:
+                step = completion(step.content)
+            kind = step.kind
+        if kind == "hang":
+            stopped = fake._stopping.wait(min(step.seconds, fake.max_sleep))
+            if stopped:
+                self.close_connection = True
+                return
+            self._play(step.then or completion("{}"), body)
+        elif kind == "error":
+            self._send_json(step.status, step.body, dict(step.headers))
+        elif kind in ("complete", "empty"):
+            self._send_json(200, _chat_body(step, body, fake.next_id()))
+        elif kind == "drop":
+            payload = json.dumps(_chat_body(completion("{}"), body, fake.next_id())).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload) + 100))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif kind == "reset":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            raise ValueError(f"unknown step kind {kind!r}")
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+def _chat_body(step: Step, request: Any, n: int) -> dict[str, Any]:
+    model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
+    out: dict[str, Any] = {
+        "id": f"chatcmpl-fake-{n}",
+        "object": "chat.completion",
+        "created": 1_700_000_000 + n,
+        "model": model,
+        "choices": [],
+    }
+    if step.kind != "empty":
+        out["choices"] = [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": step.content, "refusal": step.refusal},
+                "finish_reason": step.finish_reason,
+                "logprobs": None,
+            }
+        ]
+    if step.usage is not None:
+        p, c = step.usage
+        out["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+    return out
+
+
+class FakeServer:
+    """The scripted server. ``start()`` returns self; ``stop()`` is idempotent."""
+
+    def __init__(
+        self, steps: Sequence[Step], *, repeat_last: bool = True, max_sleep: float = MAX_SLEEP
+    ) -> None:
+        self._steps = list(steps)
+        self.repeat_last = repeat_last
+        self.max_sleep = min(max_sleep, MAX_SLEEP)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._requests: list[Recorded] = []
+        self._ids = 0
+        self.exhausted = False
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    def start(self) -> FakeServer:
+        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.fake = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        with httpd.sockets_lock:
+            leftovers = list(httpd.open_sockets)
+        for sock in leftovers:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self if self._httpd is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "the fake server is not running"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- script and records
+
+    def push(self, *steps: Step) -> None:
+        """Append steps to the script."""
+        with self._lock:
+            self._steps.extend(steps)
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._lock:
+            return list(self._requests)
+
+    def next_id(self) -> int:
+        with self._lock:
+            self._ids += 1
+            return self._ids
+
+    def _take(self, record: Recorded) -> Step | None:
+        with self._lock:
+            self._requests.append(record)
+            if len(self._steps) > 1 or (self._steps and not self.repeat_last):
+                return self._steps.pop(0)
+            if self._steps:
+                return self._steps[0]
+            self.exhausted = True
+            return None
+
+
+@contextmanager
+def fake_server(steps: Sequence[Step], **options: Any) -> Iterator[FakeServer]:
+    """``with fake_server([...]) as srv:`` runs the server for the block's duration."""
+    srv = FakeServer(steps, **options).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

