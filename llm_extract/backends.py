@@ -24,7 +24,6 @@ import json
 import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -213,7 +212,7 @@ class OpenAIBackend:
 
         while True:
             try:
-                response = await tenacity.AsyncRetrying(**self._retry_args())(once)
+                response: Any = await tenacity.AsyncRetrying(**self._retry_args())(once)
                 return _completion(response, self.model, sent)
             except openai.OpenAIError as exc:
                 if self._fallback(exc):
@@ -260,7 +259,12 @@ def _completion(response: Any, model: str, sent: int) -> Completion:
 
 # llama-cpp-python's server defaults, so the in-process model answers exactly
 # as the same model served over HTTP (and as the cassettes recorded from it).
-_SERVER_SAMPLING: dict[str, Any] = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.1}
+_SERVER_SAMPLING: dict[str, Any] = {
+    "top_k": 40,
+    "top_p": 0.95,
+    "min_p": 0.05,
+    "repeat_penalty": 1.1,
+}
 
 
 class LlamaCppBackend:
@@ -337,9 +341,7 @@ def _load_llama(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, thre
         raise ConfigurationError(
             "the embedded model needs llama-cpp-python: pip install 'llm-extract[local]'"
         ) from None
-    started = time.perf_counter()
     llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
-    llm.load_seconds = time.perf_counter() - started
     return llm, threading.Lock()
 
 

@@ -31,7 +31,7 @@ _STOP = {
     "said.", "there", "if", "per", "about", "all", "any", "more", "most", "some",
 }  # fmt: skip
 _MONEY = re.compile(
-    r"(?:(?:US|C|A|HK|S)?[$£€¥₹]|Rs\.?|INR|USD|EUR|GBP)\s?\d[\d,.]*(?:\s?(?:billion|million|"
+    r"(?:\b(?:US|C|A|HK|S)?[$£€¥₹]|\b(?:Rs\.?|INR|USD|EUR|GBP)\s?)\d[\d,.]*(?:\s?(?:billion|million|"
     r"thousand|bln|mln|bn|mn|crore|lakh|[bmkBMK])\b)?"
     r"|(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
     r"(?:\s(?:billion|million|thousand|bln|mln|crore|lakh))?"

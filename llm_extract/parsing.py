@@ -46,6 +46,8 @@ def parse_json(raw: str) -> Parsed:
         raise ParseFailure("the answer is empty")
     try:
         return Parsed(json.loads(text))
+    except RecursionError:
+        raise ParseFailure("the JSON is nested too deeply") from None
     except ValueError:
         pass
     if "```" in text:
@@ -64,26 +66,28 @@ def parse_json(raw: str) -> Parsed:
         repairs.append("trailing_comma")
     candidate = scan.cleaned
     if scan.end is not None:
-        if scan.end < len(candidate) and candidate[scan.end :].strip():
-            if "prose" not in repairs:
-                repairs.append("prose")
-        candidate = candidate[: scan.end]
+        if text[scan.consumed :].strip() and "prose" not in repairs:
+            repairs.append("prose")
+    elif scan.safe_cut is None:
+        raise ParseFailure("the answer stops before any complete value")
     else:
-        if scan.safe_cut is None:
-            raise ParseFailure("the answer stops before any complete value")
         cut, closers = scan.safe_cut
         candidate = candidate[:cut] + closers
         repairs.append("truncated")
     try:
         return Parsed(json.loads(candidate), repairs)
+    except RecursionError:
+        raise ParseFailure("the JSON is nested too deeply") from None
     except ValueError as exc:
-        raise ParseFailure(f"invalid JSON after repairs ({', '.join(repairs) or 'none'}): {exc}")
+        done = ", ".join(repairs) or "none"
+        raise ParseFailure(f"invalid JSON after repairs ({done}): {exc}") from None
 
 
 @dataclass
 class _Scan:
     cleaned: str
     end: int | None
+    consumed: int
     safe_cut: tuple[int, str] | None
     trailing_commas: int
 
@@ -116,7 +120,7 @@ def _scan(text: str) -> _Scan:
             i = j + 1
             if not is_key:
                 if not stack:
-                    return _Scan("".join(out), len("".join(out)), None, dropped)
+                    return _Scan("".join(out), len("".join(out)), i, None, dropped)
                 mark_safe()
             continue
         if ch in "{[":
@@ -131,7 +135,7 @@ def _scan(text: str) -> _Scan:
             expect_key.pop()
             out.append(ch)
             if not stack:
-                return _Scan("".join(out), len("".join(out)), None, dropped)
+                return _Scan("".join(out), len("".join(out)), i + 1, None, dropped)
             mark_safe()
         elif ch == ",":
             k = i + 1
@@ -156,9 +160,9 @@ def _scan(text: str) -> _Scan:
             out.append(text[i:j])
             i = j
             if not stack:
-                return _Scan("".join(out), len("".join(out)), None, dropped)
+                return _Scan("".join(out), len("".join(out)), i, None, dropped)
             if j < n:
                 mark_safe()
             continue
         i += 1
-    return _Scan("".join(out), None, safe, dropped)
+    return _Scan("".join(out), None, n, safe, dropped)

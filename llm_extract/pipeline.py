@@ -155,8 +155,10 @@ class Run(Generic[T]):
         self.history.append(record)
         if completion.refusal or completion.finish_reason == "content_filter":
             record.problems.append(f"refused: {completion.refusal or 'content filter'}")
-            raise RefusalError(f"the model refused: {completion.refusal or 'content filter'}",
-                               attempts=self.history)
+            raise RefusalError(
+                f"the model refused: {completion.refusal or 'content filter'}",
+                attempts=self.history,
+            )
         value = self._judge(completion, record)
         r.repairs.extend(record.repairs)
         r.problems.extend(record.problems)
@@ -194,7 +196,33 @@ class Run(Generic[T]):
 
     def _ground(self, value: T, record: AttemptRecord) -> T | None:
         data = value.model_dump(mode="json")
-        evidence, missing = [], []
+        evidence, missing = self._align_all(data)
+        if missing and not self.grounding_reasked and self.report.attempts <= self.settings.reasks:
+            self.grounding_reasked = True
+            record.problems.extend(f"not in the article: {_dotted(p)} = {t!r}" for p, t in missing)
+            return None
+        if missing:
+            gone: list[Path_] = []
+            for path, text in sorted(missing, key=lambda m: _sort_key(m[0]), reverse=True):
+                if any(path[: len(g)] == g for g in gone):
+                    reason = "removed with its parent"
+                else:
+                    data, removed = _prune(data, path, self.model)
+                    if removed is not None:
+                        gone.append(removed)
+                    reason = "removed" if removed else "kept because the schema requires it"
+                self.report.dropped.append(
+                    Dropped(_dotted(path), text, f"not found in the article; {reason}")
+                )
+            value = self.model.model_validate(data)
+            evidence, _ = self._align_all(value.model_dump(mode="json"))
+        self.report.evidence = evidence
+        return value
+
+    def _align_all(self, data: Any) -> tuple[list[Evidence], list[tuple[Path_, str]]]:
+        """Evidence for every grounded string in ``data``, and those not found."""
+        evidence: list[Evidence] = []
+        missing: list[tuple[Path_, str]] = []
         for path, text in _grounded_strings(data, self._raw_schema):
             match = align(text, self.text, self._folded)
             if match is None:
@@ -204,34 +232,20 @@ class Run(Generic[T]):
                 evidence.append(
                     Evidence(_dotted(path), text, quote, match.start, match.end, match.alignment)
                 )
-        if missing and not self.grounding_reasked and self.report.attempts <= self.settings.reasks:
-            self.grounding_reasked = True
-            record.problems.extend(f"not in the article: {_dotted(p)} = {t!r}" for p, t in missing)
-            return None
-        dropped_paths: list[tuple[Any, ...]] = []
-        for path, text in sorted(missing, key=lambda m: _sort_key(m[0]), reverse=True):
-            data, removed = _prune(data, path, self.model)
-            if removed is None:
-                reason = "not found in the article; kept because the schema requires it"
-            else:
-                dropped_paths.append(removed)
-                reason = "not found in the article; removed"
-            self.report.dropped.append(Dropped(_dotted(path), text, reason))
-        self.report.evidence = [
-            e for e in evidence if not any(_under(e.path, _dotted(d)) for d in dropped_paths)
-        ]
-        return self.model.model_validate(data) if missing else value
+        return evidence, missing
 
     def _failure(self, record: AttemptRecord) -> ExtractionError:
         n = len(self.history)
         summary = "; ".join(record.problems[:3])
         if record.problems and record.problems[0].startswith("truncated"):
-            return TruncatedOutputError(f"truncated output after {n} attempt(s): {summary}",
-                                        attempts=self.history)
+            return TruncatedOutputError(
+                f"truncated output after {n} attempt(s): {summary}", attempts=self.history
+            )
         if record.problems and record.problems[0].startswith("empty answer"):
             return EmptyResponseError(f"empty answer after {n} attempt(s)", attempts=self.history)
-        return ValidationFailedError(f"no valid answer after {n} attempt(s): {summary}",
-                                     attempts=self.history)
+        return ValidationFailedError(
+            f"no valid answer after {n} attempt(s): {summary}", attempts=self.history
+        )
 
 
 def run_sync(run: Run[T], backend: Backend) -> T:
@@ -279,7 +293,10 @@ def _sort_key(path: Path_) -> tuple[tuple[int, Any], ...]:
 
 def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in node:
-        node = {**defs[node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+        node = {
+            **defs[node["$ref"].rsplit("/", 1)[-1]],
+            **{k: v for k, v in node.items() if k != "$ref"},
+        }
     return node
 
 
@@ -297,16 +314,27 @@ def _grounded_strings(data: Any, schema: dict[str, Any]) -> list[tuple[Path_, st
             for option in node["anyOf"]:
                 option = _resolve(option, defs)
                 if _fits(value, option):
-                    walk(value, {**option, **{k: v for k, v in node.items() if k.startswith("x-")}},
-                         path, checked)
+                    walk(
+                        value,
+                        {**option, **{k: v for k, v in node.items() if k.startswith("x-")}},
+                        path,
+                        checked,
+                    )
                     return
             return
         if isinstance(value, dict):
-            for key, sub in node.get("properties", {}).items():
-                if key in value:
-                    walk(value[key], sub, (*path, key), checked)
+            props = node.get("properties", {})
+            extra = node.get("additionalProperties")
+            for key, sub in value.items():
+                if key in props:
+                    walk(sub, props[key], (*path, key), checked)
+                elif isinstance(extra, dict):
+                    walk(sub, extra, (*path, key), checked)
         elif isinstance(value, list):
-            items = {**node.get("items", {}), **{k: v for k, v in node.items() if k.startswith("x-")}}
+            items = {
+                **node.get("items", {}),
+                **{k: v for k, v in node.items() if k.startswith("x-")},
+            }
             for i, item in enumerate(value):
                 walk(item, items, (*path, i), checked)
         elif isinstance(value, str) and not any(k in node for k in ("enum", "const", "format")):
@@ -331,20 +359,22 @@ def _fits(value: Any, node: dict[str, Any]) -> bool:
 
 def _prune(data: Any, path: Path_, model: type[BaseModel]) -> tuple[Any, Path_ | None]:
     """Remove the failing value at the shallowest cost that keeps ``data`` valid:
-    null the field or drop the list item, climbing to the parent if needed."""
+    drop the list item, null the field or delete the dict key, climbing to the
+    parent if the schema allows none of these."""
     for depth in range(len(path), 0, -1):
-        trial = copy.deepcopy(data)
-        parent = trial
-        for part in path[: depth - 1]:
-            parent = parent[part]
-        key = path[depth - 1]
-        if isinstance(parent, list):
-            del parent[key]
-        else:
-            parent[key] = None
-        try:
-            model.model_validate(trial)
-        except ValidationError:
-            continue
-        return trial, path[:depth]
+        for mutation in ("null", "delete"):
+            trial = copy.deepcopy(data)
+            parent = trial
+            for part in path[: depth - 1]:
+                parent = parent[part]
+            key = path[depth - 1]
+            if isinstance(parent, list) or mutation == "delete":
+                del parent[key]
+            else:
+                parent[key] = None
+            try:
+                model.model_validate(trial)
+            except ValidationError:
+                continue
+            return trial, path[:depth]
     return data, None

@@ -172,14 +172,18 @@ def _shape(
         if out["items"].get("enum") == []:
             out["items"] = {"type": "string"}
             out["maxItems"] = 0
-    elif kind_of == "string" and cands is not None and not _fixed(node):
-        if node.get("x-ground", True):
-            spans = cands.for_kind(kind or "text")
-            if not spans:
-                return {"enum": []}
-            used[kind or "text"] = spans
-            out.pop("type", None)
-            out["$ref"] = f"#/$defs/span_{kind or 'text'}"
+    elif (
+        kind_of == "string"
+        and cands is not None
+        and not _fixed(node)
+        and node.get("x-ground", True)
+    ):
+        spans = cands.for_kind(kind or "text")
+        if not spans:
+            return {"enum": []}
+        used[kind or "text"] = spans
+        out.pop("type", None)
+        out["$ref"] = f"#/$defs/span_{kind or 'text'}"
     return out
 
 
@@ -227,12 +231,9 @@ def _project(value: Any, schema: dict[str, Any]) -> Any:
         props = obj.get("properties", {})
         return {k: _project(value.get(k), props[k]) for k in props}
     if isinstance(value, list):
-        items = schema.get("items", {})
-        if "anyOf" in schema:
-            items = next((o for o in schema["anyOf"] if o.get("type") == "array"), {}).get(
-                "items", {}
-            )
-        return [_project(v, items) for v in value]
+        options = schema.get("anyOf", [schema])
+        array: dict[str, Any] = next((o for o in options if o.get("type") == "array"), schema)
+        return [_project(v, array.get("items", {})) for v in value]
     return value
 
 
@@ -247,7 +248,9 @@ def build_messages(
     messages: list[Message] = [{"role": "system", "content": system}]
     article = _template("article.user.j2")
     for example in spec.load_examples():
-        messages.append({"role": "user", "content": article.render(text=_defuse(example["article"]))})
+        messages.append(
+            {"role": "user", "content": article.render(text=_defuse(example["article"]))}
+        )
         messages.append(
             {"role": "assistant", "content": _example_answer(model, example["answer"], spans)}
         )

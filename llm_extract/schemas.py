@@ -13,7 +13,7 @@ so a span-constrained model is not asked for them.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +26,7 @@ def _span(kind: str) -> dict[str, Any]:
 _DERIVED: dict[str, Any] = {"x-derived": True}
 
 
-class DealType(str, Enum):
+class DealType(StrEnum):
     """What kind of transaction or agreement a deal is."""
 
     ACQUISITION = "acquisition"
@@ -42,7 +42,7 @@ class DealType(str, Enum):
     OTHER = "other"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """The part a company plays in one deal."""
 
     ACQUIRER = "acquirer"
@@ -335,8 +335,9 @@ class DealSlots(BaseModel):
             return ArticleDeals(deals=[], companies=[])
         first = _FIRST_PARTY.get(self.deal_type, Role.PARTNER)
         second = _SECOND_PARTY.get(self.deal_type, Role.PARTNER)
-        parties = [Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second))
-                   if n]
+        parties = [
+            Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second)) if n
+        ]
         if self.seller and self.seller not in (self.buyer, self.target):
             parties.append(Party(name=self.seller, role=Role.SELLER))
         acquisition = self.deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)

@@ -78,6 +78,12 @@ def test_more_money_forms(text: str, amount: str) -> None:
     assert amount in candidate_spans(text).money
 
 
+@pytest.mark.parametrize("text", ["Two buyers 20 pct of the shares", "Its sellers 3 Ltd units"])
+def test_currency_codes_do_not_start_inside_a_word(text: str) -> None:
+    # "Rs" (rupees) must not match the tail of "buyers"/"sellers"
+    assert candidate_spans(text).money == []
+
+
 def test_candidates_are_whitespace_normalised_and_still_align() -> None:
     text = "Harbor Valve Co agreed with Pinecrest\nInstruments   Inc today for 42 mln\ndlrs."
     cands = candidate_spans(text)
@@ -108,7 +114,8 @@ def test_phrases_skip_stop_words_at_the_edges() -> None:
     phrases = candidate_spans("It makes pressure gauges for the oil industry.").phrases
     assert "pressure gauges" in phrases
     assert "oil industry" in phrases
-    assert not any(p.split()[0].lower() in {"the", "for", "it"} for p in phrases)
+    edges = {w.lower() for p in phrases for w in (p.split()[0], p.split()[-1])}
+    assert not edges & {"the", "for", "it"}
 
 
 def test_numbers_with_thousands_separators_are_phrase_candidates() -> None:

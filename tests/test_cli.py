@@ -1,0 +1,86 @@
+"""The CLI's contract: exit codes and one-line errors for bad input, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from llm_extract.cli import app
+
+
+def _run(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, args, input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "empty"),
+        (b"   \n\t  \n", "empty"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00binary", "binary"),
+        (b"caf\xe9 au lait deal", "UTF-8"),
+        (b"\xff\xfe\x00O\x00K", "binary"),
+    ],
+)
+def test_bad_file_exits_2_with_one_line(tmp_path: Path, content: bytes, needle: str) -> None:
+    path = tmp_path / "article.txt"
+    path.write_bytes(content)
+    code, out, err = _run(["deal", str(path)])
+    assert code == 2
+    assert out == ""
+    assert needle in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_file_and_directory_exit_2(tmp_path: Path) -> None:
+    code, _, err = _run(["deal", str(tmp_path / "nope.txt")])
+    assert code == 2 and "no such file" in err
+    code, _, err = _run(["deal", str(tmp_path)])
+    assert code == 2 and "directory" in err
+
+
+def test_stdin_empty_exits_2() -> None:
+    code, _, err = _run(["deal", "-"], stdin=b"  \n")
+    assert code == 2 and "standard input" in err
+
+
+def test_bad_setting_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("Acme Corp agreed to buy Beta Inc.")
+    code, _, err = _run(["deal", str(path), "--timeout", "-1"])
+    assert code == 2 and "timeout" in err
+
+
+def test_unreachable_server_exits_1_naming_the_cause(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("Acme Corp agreed to buy Beta Inc for 5 mln dlrs.")
+    args = ["deal", str(path), "--base-url", "http://127.0.0.1:9/v1", "--timeout", "2"]
+    result = CliRunner(env={"LLM_EXTRACT_API_KEY": "sk-secretsecretsecretsecret"}).invoke(
+        app, [*args, "--reasks", "0"]
+    )
+    assert result.exit_code == 1
+    assert "BackendError" in result.stderr and "127.0.0.1:9" in result.stderr
+    assert "sk-secret" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_no_deal_exits_1_but_all_prints_empty_result(tmp_path: Path) -> None:
+    """Uses a loopback fake server answering with an empty deal template."""
+    from .fake_server import completion, fake_server
+
+    empty = {"deal_type": "other", "buyer": None, "target": None, "seller": None,
+             "amount": None, "status": None, "business": None, "location": None}  # fmt: skip
+    path = tmp_path / "a.txt"
+    path.write_text("Harlow Foods said first-half profit rose 12 pct.")
+    with fake_server([completion(json.dumps(empty))]) as srv:
+        base = ["deal", str(path), "--base-url", srv.base_url, "--compact"]
+        code, out, err = _run(base)
+        assert code == 1 and "no deal found" in err
+        code, out, err = _run([*base, "--all"])
+        assert code == 0
+        assert json.loads(out) == {"deals": [], "companies": []}

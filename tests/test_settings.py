@@ -1,0 +1,202 @@
+"""Tests for llm_extract.settings.Settings.resolve: precedence, backend choice, validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llm_extract.errors import ConfigurationError
+from llm_extract.settings import DEFAULT_REMOTE_MODEL, EMBEDDED_MODEL, Settings
+
+SECRET = "sk-test-0123456789abcdef"
+
+
+def test_defaults_with_an_empty_environment() -> None:
+    s = Settings.resolve(env={})
+    assert s == Settings()
+    assert s.embedded
+    assert s.model_name == EMBEDDED_MODEL
+    assert s.timeout == 120.0
+    assert s.response_format == "auto"
+    assert (s.reasks, s.transport_retries, s.max_tokens) == (2, 4, 1536)
+
+
+def test_resolve_never_reads_os_environ_when_env_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("LLM_EXTRACT_MODEL", "from-os-environ")
+    assert Settings.resolve(env={}) == Settings()
+
+
+def test_resolve_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LLM_EXTRACT_BASE_URL", "OPENAI_BASE_URL", "LLM_EXTRACT_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("LLM_EXTRACT_MODEL", "from-os-environ")
+    s = Settings.resolve()
+    assert s.api_key == SECRET
+    assert s.model == "from-os-environ"
+
+
+@pytest.mark.parametrize(
+    ("field", "explicit", "ours", "openai", "expected"),
+    [
+        ("base_url", "http://explicit", "http://ours", "http://openai", "http://explicit"),
+        ("base_url", None, "http://ours", "http://openai", "http://ours"),
+        ("base_url", None, None, "http://openai", "http://openai"),
+        ("base_url", None, None, None, None),
+        ("api_key", "explicit-key", "our-key", "openai-key", "explicit-key"),
+        ("api_key", None, "our-key", "openai-key", "our-key"),
+        ("api_key", None, None, "openai-key", "openai-key"),
+        ("api_key", None, None, None, None),
+    ],
+)
+def test_precedence_explicit_then_ours_then_openai_then_default(
+    field: str, explicit: str | None, ours: str | None, openai: str | None, expected: str | None
+) -> None:
+    env = {}
+    if ours is not None:
+        env[f"LLM_EXTRACT_{field.upper()}"] = ours
+    if openai is not None:
+        env[f"OPENAI_{field.upper()}"] = openai
+    s = Settings.resolve(env=env, **{field: explicit})
+    assert getattr(s, field) == expected
+
+
+def test_empty_environment_values_count_as_unset() -> None:
+    env = {"LLM_EXTRACT_API_KEY": "", "OPENAI_API_KEY": "openai-key", "LLM_EXTRACT_MODEL": ""}
+    s = Settings.resolve(env=env)
+    assert s.api_key == "openai-key"
+    assert s.model is None
+
+
+def test_model_model_path_and_timeout_from_environment() -> None:
+    env = {
+        "LLM_EXTRACT_MODEL": "env-model",
+        "LLM_EXTRACT_MODEL_PATH": "/models/x.gguf",
+        "LLM_EXTRACT_TIMEOUT": "7.5",
+    }
+    s = Settings.resolve(env=env)
+    assert (s.model, s.model_path, s.timeout) == ("env-model", "/models/x.gguf", 7.5)
+    s = Settings.resolve(env=env, model="arg-model", model_path="/arg.gguf", timeout=3)
+    assert (s.model, s.model_path, s.timeout) == ("arg-model", "/arg.gguf", 3)
+
+
+def test_explicit_none_means_unset() -> None:
+    s = Settings.resolve(env={"LLM_EXTRACT_MODEL": "env-model"}, model=None, reasks=None)
+    assert s.model == "env-model"
+    assert s.reasks == 2
+
+
+def test_explicit_falsy_values_are_kept() -> None:
+    s = Settings.resolve(env={}, reasks=0, spans=False, compact=False, temperature=0.0)
+    assert s.reasks == 0
+    assert s.spans is False and not s.use_spans
+    assert s.compact is False and not s.use_compact
+
+
+@pytest.mark.parametrize(
+    ("env", "explicit", "embedded"),
+    [
+        ({}, {}, True),
+        ({"OPENAI_API_KEY": SECRET}, {}, False),
+        ({"LLM_EXTRACT_BASE_URL": "http://localhost:8080/v1"}, {}, False),
+        ({}, {"base_url": "http://localhost:8080/v1"}, False),
+        ({}, {"api_key": SECRET}, False),
+        ({}, {"model": "some-model", "model_path": "/m.gguf"}, True),
+    ],
+)
+def test_embedded_only_without_base_url_and_api_key(
+    env: dict[str, str], explicit: dict[str, Any], embedded: bool
+) -> None:
+    s = Settings.resolve(env=env, **explicit)
+    assert s.embedded is embedded
+    assert s.use_spans is embedded  # spans default: on for the embedded model only
+    assert s.use_compact is embedded  # compact default: likewise
+    if not explicit.get("model"):
+        assert s.model_name == (EMBEDDED_MODEL if embedded else DEFAULT_REMOTE_MODEL)
+
+
+def test_spans_and_compact_can_be_forced_either_way() -> None:
+    remote = Settings.resolve(env={"OPENAI_API_KEY": SECRET}, spans=True, compact=True)
+    assert remote.use_spans and remote.use_compact
+    local = Settings.resolve(env={}, spans=False, compact=False)
+    assert not local.use_spans and not local.use_compact
+
+
+def test_explicit_model_name_wins() -> None:
+    assert Settings.resolve(env={}, model="m1").model_name == "m1"
+    assert Settings.resolve(env={"OPENAI_API_KEY": SECRET}, model="m2").model_name == "m2"
+
+
+def test_api_key_never_appears_in_repr_str_or_describe() -> None:
+    s = Settings.resolve(env={"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": "http://srv/v1"})
+    assert s.api_key == SECRET
+    for shown in (repr(s), str(s), s.describe(), repr(s.with_(model="x"))):
+        assert SECRET not in shown
+    assert "http://srv/v1" in s.describe()
+
+
+def test_describe() -> None:
+    assert Settings.resolve(env={}).describe() == f"{EMBEDDED_MODEL} @ embedded llama.cpp"
+    remote = Settings.resolve(env={"OPENAI_API_KEY": SECRET})
+    assert remote.describe() == f"{DEFAULT_REMOTE_MODEL} @ api.openai.com"
+
+
+@pytest.mark.parametrize("fmt", ["auto", "json_schema", "json_object", "prompt"])
+def test_valid_response_formats(fmt: str) -> None:
+    assert Settings.resolve(env={}, response_format=fmt).response_format == fmt
+
+
+@pytest.mark.parametrize(
+    "explicit",
+    [
+        {"response_format": "xml"},
+        {"response_format": "JSON_SCHEMA"},
+        {"reasks": -1},
+        {"transport_retries": -1},
+        {"max_tokens": -5},
+        {"timeout": 0},
+        {"timeout": -1.0},
+        {"timeout": float("nan")},
+    ],
+    ids=str,
+)
+def test_invalid_values_raise_configuration_error(explicit: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.resolve(env={}, **explicit)
+
+
+def test_zero_budgets_are_allowed() -> None:
+    s = Settings.resolve(env={}, reasks=0, transport_retries=0, max_tokens=0)
+    assert (s.reasks, s.transport_retries, s.max_tokens) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("value", ["soon", "10s", "1,5", "nan", "0", "-3"])
+def test_bad_timeout_in_environment_raises_configuration_error(value: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"(?i)timeout"):
+        Settings.resolve(env={"LLM_EXTRACT_TIMEOUT": value})
+
+
+def test_explicit_timeout_overrides_a_bad_environment_timeout() -> None:
+    s = Settings.resolve(env={"LLM_EXTRACT_TIMEOUT": "soon"}, timeout=5)
+    assert s.timeout == 5
+
+
+def test_unknown_keyword_raises_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="unknown settings: bogus, temprature"):
+        Settings.resolve(env={}, temprature=0.2, bogus=1)
+
+
+def test_configuration_error_never_echoes_the_key() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.resolve(env={}, api_key=SECRET, response_format="nope")
+    assert SECRET not in str(info.value)
+
+
+def test_with_replaces_and_revalidates() -> None:
+    s = Settings.resolve(env={})
+    assert s.with_(reasks=5).reasks == 5
+    assert s.reasks == 2  # frozen: the original is unchanged
+    with pytest.raises(ConfigurationError):
+        s.with_(reasks=-1)
