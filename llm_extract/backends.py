@@ -20,6 +20,7 @@ parses or validates the answer: that is the pipeline's job.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import random
 import re
@@ -342,6 +343,9 @@ def _load_llama(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, thre
             "the embedded model needs llama-cpp-python: pip install 'llm-extract[local]'"
         ) from None
     llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
+    # Free the model while the interpreter is still whole; left to garbage
+    # collection at shutdown, llama-cpp-python's destructor raises.
+    atexit.register(llm.close)
     return llm, threading.Lock()
 
 

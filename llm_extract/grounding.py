@@ -14,13 +14,16 @@ Two halves, both working on the caller's exact text:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
 Alignment = Literal["exact", "case", "fuzzy"]
 
-_TOKEN = re.compile(r"[^\W_](?:[\w&'’\-]|\.(?![A-Z][a-z]))*", re.UNICODE)
-_BREAK = re.compile(r"[,;:!?()\[\]{}\"“”]|\.\s|\.$|\n\s*\n")
+_TOKEN = re.compile(
+    r"[^\W_](?:[\w&'’]|[-\u00ad]\r?\n\s*(?=\w)|-|\.(?![A-Z][a-z])|,(?=\d{3}))*", re.UNICODE
+)
+_BREAK = re.compile(r"(?<!\d),|,(?!\d{3})|[;:!?()\[\]{}\"“”]|\.\s|\.$|\n\s*\n")
 _CONNECTORS = {"of", "and", "&", "de", "du", "der", "la", "le", "von", "van", "for"}
 _STOP = {
     "a", "an", "the", "after", "before", "for", "in", "on", "at", "by", "to", "of",
@@ -31,15 +34,16 @@ _STOP = {
     "said.", "there", "if", "per", "about", "all", "any", "more", "most", "some",
 }  # fmt: skip
 _MONEY = re.compile(
-    r"(?:\b(?:US|C|A|HK|S)?[$£€¥₹]|\b(?:Rs\.?|INR|USD|EUR|GBP)\s?)\d[\d,.]*(?:\s?(?:billion|million|"
+    r"(?:(?<!\w)(?:US|C|A|HK|S)?[$£€¥₹]|\b(?:Rs\.?|INR|USD|EUR|GBP)\s?)\d[\d,.]*(?:\s?(?:billion|million|"
     r"thousand|bln|mln|bn|mn|crore|lakh|[bmkBMK])\b)?"
-    r"|(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
+    r"|(?<!\w)(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
     r"(?:\s(?:billion|million|thousand|bln|mln|crore|lakh))?"
     r"(?:\s[A-Z][a-z]+)?\s(?:dlrs|dollars|francs|marks|yen|pounds|stg|sterling|rupees|"
     r"euros?|guilders|lire|pesos|kronor|krona|crowns|yuan|won|rand)\b"
     r"|\b(?:undisclosed(?:\s(?:amount|sum|price))?|not disclosed|not been disclosed)\b",
     re.IGNORECASE,
 )
+_SOFT_BREAK = re.compile(r"[-\u00ad]\r?\n\s*")
 MAX_NAME_TOKENS = 6
 MAX_PHRASE_TOKENS = 5
 
@@ -87,7 +91,7 @@ def _chunks(text: str) -> list[list[tuple[int, int]]]:
 def _squash(span: str) -> str:
     """Candidates are offered with their line breaks folded to single spaces;
     :func:`align` still finds them in the original text."""
-    return " ".join(span.split())
+    return " ".join(_SOFT_BREAK.sub("", span).split())
 
 
 def _capitalized(word: str) -> bool:
@@ -156,10 +160,14 @@ def _fold(text: str) -> tuple[str, list[int]]:
             while i < n and text[i] in " \t\r\n":
                 i += 1
             continue
+        if unicodedata.category(ch).startswith("M"):
+            i += 1
+            continue
         if ch.isalnum():
             for folded in ch.casefold():
-                out.append(folded)
-                where.append(i)
+                if folded.isalnum():
+                    out.append(folded)
+                    where.append(i)
         elif out and out[-1] != " ":
             out.append(" ")
             where.append(i)
@@ -167,30 +175,40 @@ def _fold(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+def _bounded(hay: str, needle: str, start: int = 0) -> int:
+    """First index of ``needle`` in ``hay`` that does not cut a word in two."""
+    pos = hay.find(needle, start)
+    while pos >= 0:
+        end = pos + len(needle)
+        left = pos == 0 or not (hay[pos - 1].isalnum() and needle[0].isalnum())
+        right = end == len(hay) or not (hay[end].isalnum() and needle[-1].isalnum())
+        if left and right:
+            return pos
+        pos = hay.find(needle, pos + 1)
+    return -1
+
+
 def align(value: str, text: str, folded: tuple[str, list[int]] | None = None) -> Match | None:
-    """Where ``value`` occurs in ``text``, or None. Offsets index ``text`` itself."""
+    """Where ``value`` occurs in ``text`` as whole words, or None.
+
+    Offsets index ``text`` itself, whatever tier matched.
+    """
     if not value.strip():
         return None
-    start = text.find(value)
+    start = _bounded(text, value)
     if start >= 0:
         return Match(start, start + len(value), "exact")
-    lowered = text.casefold()
-    if len(lowered) == len(text):
-        start = lowered.find(value.casefold())
-        if start >= 0 and len(value.casefold()) == len(value):
+    lowered, needle_lower = text.casefold(), value.casefold()
+    if len(lowered) == len(text) and len(needle_lower) == len(value):
+        start = _bounded(lowered, needle_lower)
+        if start >= 0:
             return Match(start, start + len(value), "case")
     hay, where = folded if folded is not None else _fold(text)
-    needle = _fold(value)[0].strip()
-    if not needle:
-        return None
-    pos = hay.find(needle)
-    while pos >= 0:
-        left_ok = pos == 0 or not hay[pos - 1].isalnum() or not needle[0].isalnum()
-        end = pos + len(needle)
-        right_ok = end == len(hay) or not hay[end].isalnum() or not needle[-1].isalnum()
-        if left_ok and right_ok:
-            return Match(where[pos], where[end - 1] + 1, "fuzzy")
-        pos = hay.find(needle, pos + 1)
+    folded_value = _fold(value)[0].strip()
+    for needle in dict.fromkeys((folded_value, _fold(value.replace("-", ""))[0].strip())):
+        pos = _bounded(hay, needle) if needle else -1
+        if pos >= 0:
+            return Match(where[pos], where[pos + len(needle) - 1] + 1, "fuzzy")
     return None
 
 

@@ -20,11 +20,9 @@ that drop the tail of a body without saying so, and it is reported.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\r?\n?(.*?)(?:```|\Z)", re.DOTALL)
 _CLOSER = {"{": "}", "[": "]"}
 
 
@@ -50,10 +48,14 @@ def parse_json(raw: str) -> Parsed:
         raise ParseFailure("the JSON is nested too deeply") from None
     except ValueError:
         pass
-    if "```" in text:
-        match = _FENCE.search(text)
-        if match and match.group(1).strip():
-            text = match.group(1).strip()
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    fence = text.find("```")
+    if fence >= 0 and (start < 0 or fence < start):
+        body = text[fence + 3 :].split("\n", 1)[1] if "\n" in text[fence:] else ""
+        close = body.rfind("```")
+        body = body[:close] if close >= 0 else body
+        if body.strip():
+            text = body.strip()
             repairs.append("fence")
     start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
     if start < 0:

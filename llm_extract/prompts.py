@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -75,19 +76,24 @@ class PromptSpec:
 
     def system_template(self) -> jinja2.Template:
         if os.sep in self.system or self.system.startswith("."):
-            path = Path(self.system)
-            try:
-                return _env(str(prompt_dir())).from_string(path.read_text(encoding="utf-8"))
-            except OSError as exc:
-                raise ConfigurationError(f"cannot read prompt template {path}: {exc}") from exc
+            return _env(str(prompt_dir())).from_string(self.system_template_source())
         return _template(self.system)
 
     def sources(self) -> list[str]:
-        own = [self.system] if os.sep in self.system else [_source(self.system)]
+        own = [self.system_template_source()]
         extra = [_source(n) for n in ("article.user.j2", "reask.user.j2")]
         if self.examples:
             extra.append(_source(self.examples))
         return own + extra
+
+    def system_template_source(self) -> str:
+        if os.sep in self.system or self.system.startswith("."):
+            try:
+                return Path(self.system).read_text(encoding="utf-8")
+            except OSError as exc:
+                msg = f"cannot read prompt template {self.system}: {exc}"
+                raise ConfigurationError(msg) from exc
+        return _source(self.system)
 
     def load_examples(self) -> list[dict[str, Any]]:
         if not self.examples:
@@ -219,7 +225,10 @@ def field_guide(schema: dict[str, Any]) -> str:
 
 def _example_answer(model: type[BaseModel], answer: dict[str, Any], spans: bool) -> str:
     value = model.model_validate(answer)
-    shaped = request_schema(model, Candidates([], [], []) if spans else None)
+    # One stand-in span per kind: enough to keep span fields in the shape
+    # while dropping the derived fields a span-constrained model is not asked for.
+    stand_in = Candidates(["x"], ["x"], ["x"])
+    shaped = request_schema(model, stand_in if spans else None)
     return json.dumps(_project(value.model_dump(mode="json"), shaped), ensure_ascii=False)
 
 
@@ -258,8 +267,12 @@ def build_messages(
     return messages
 
 
+_TAG = re.compile(r"<(/?)(article)", re.IGNORECASE)
+
+
 def _defuse(text: str) -> str:
-    return text.replace("</article>", "</ article>").replace("<article>", "< article>")
+    """Break any article tag inside the text so it cannot close the delimiter."""
+    return _TAG.sub(r"<\1 \2", text)
 
 
 def reask_messages(

@@ -293,7 +293,6 @@ class DealSlots(BaseModel):
 
     model_config = _STRICT
 
-    deal_type: DealType = Field(description="The kind of deal the article is mainly about.")
     buyer: str | None = Field(
         description=(
             "The company that buys, invests, or orders the products: the acquirer, "
@@ -327,6 +326,9 @@ class DealSlots(BaseModel):
     location: str | None = Field(
         description="Where the target is based or where the work happens.",
         json_schema_extra=_span("name"),
+    )
+    deal_type: DealType = Field(
+        description="The kind of deal: decide it last, from what the article says happened."
     )
 
     def to_article(self) -> ArticleDeals:

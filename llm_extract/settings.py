@@ -9,6 +9,7 @@ OpenAI-compatible server; neither means the embedded local model.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -62,8 +63,12 @@ class Settings:
         for name in ("transport_retries", "reasks", "max_tokens"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"{name} must not be negative")
-        if self.timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
+        for name in ("timeout", "backoff_max"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if not (math.isfinite(self.backoff_base) and self.backoff_base >= 0):
+            raise ConfigurationError("backoff_base must be a non-negative number of seconds")
 
     @property
     def embedded(self) -> bool:
