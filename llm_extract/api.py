@@ -17,8 +17,9 @@ from .backends import Backend, make_backend
 from .errors import NoDealFound
 from .pipeline import Report, Run, run_async, run_sync
 from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt
-from .schemas import ArticleDeals, Deal, DealSlots
+from .schemas import ArticleDeals, Deal
 from .settings import Settings
+from .slots import DealSlots
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -141,10 +141,36 @@ class Company(BaseModel):
         description="The country it is from or based in, as written, e.g. 'Chinese'.",
         json_schema_extra=_span("name"),
     )
+    country_code: str | None = Field(
+        default=None,
+        description="ISO 3166-1 alpha-2 code of that country, e.g. 'CN'.",
+        json_schema_extra=_DERIVED,
+    )
     business: str | None = Field(
         default=None,
         description="What the company does, in the article's words.",
         json_schema_extra=_span("phrase"),
+    )
+
+
+class Quantity(BaseModel):
+    """A volume or count the deal commits to, as written, plus its number."""
+
+    model_config = _STRICT
+
+    text: str = Field(
+        description="The quantity as written, e.g. 'five million units a year' or '2,000 jobs'.",
+        json_schema_extra=_span("phrase"),
+    )
+    value: float | None = Field(
+        default=None,
+        description="The number, e.g. 5000000 or 2000.",
+        json_schema_extra=_DERIVED,
+    )
+    unit: str | None = Field(
+        default=None,
+        description="What is counted, e.g. 'units a year' or 'jobs'.",
+        json_schema_extra=_DERIVED,
     )
 
 
@@ -159,6 +185,14 @@ class Deal(BaseModel):
     model_config = _STRICT
 
     deal_type: DealType = Field(description="The kind of deal.")
+    trigger: str | None = Field(
+        default=None,
+        description=(
+            "The article's words that state the deal, e.g. 'agreed to acquire' or "
+            "'signed a sourcing agreement': the evidence for the deal type and roles."
+        ),
+        json_schema_extra=_span("phrase"),
+    )
     parties: list[Party] = Field(
         max_length=6,
         description="Every company taking part in this deal, each with its role.",
@@ -180,6 +214,11 @@ class Deal(BaseModel):
         description="When the deal was made or announced, as written, e.g. 'In April'.",
         json_schema_extra=_span("phrase"),
     )
+    date_iso: str | None = Field(
+        default=None,
+        description="That date in ISO 8601, as precise as the text allows: 2024, 2024-04.",
+        json_schema_extra=_DERIVED,
+    )
     products: list[str] = Field(
         default_factory=list,
         max_length=6,
@@ -191,14 +230,10 @@ class Deal(BaseModel):
         description="Where the deal's work happens, e.g. the factory's town.",
         json_schema_extra=_span("name"),
     )
-    volumes: list[str] = Field(
+    volumes: list[Quantity] = Field(
         default_factory=list,
         max_length=4,
-        description=(
-            "Quantities the deal commits to, as written, e.g. 'five million units "
-            "annually' or '2,000 jobs'."
-        ),
-        json_schema_extra=_span("phrase"),
+        description="Quantities the deal commits to: units, capacity, jobs.",
     )
     people: list[Person] = Field(
         default_factory=list,
@@ -261,97 +296,3 @@ class ArticleDeals(BaseModel):
     @property
     def main_deal(self) -> Deal | None:
         return self.deals[0] if self.deals else None
-
-
-_FIRST_PARTY = {
-    DealType.ACQUISITION: Role.ACQUIRER,
-    DealType.STAKE_PURCHASE: Role.ACQUIRER,
-    DealType.INVESTMENT: Role.INVESTOR,
-    DealType.CONTRACT_MANUFACTURING: Role.CLIENT,
-    DealType.SOURCING_AGREEMENT: Role.CLIENT,
-    DealType.LICENSING: Role.CLIENT,
-    DealType.DISTRIBUTION: Role.CLIENT,
-}
-_SECOND_PARTY = {
-    DealType.ACQUISITION: Role.TARGET,
-    DealType.STAKE_PURCHASE: Role.TARGET,
-    DealType.INVESTMENT: Role.TARGET,
-    DealType.CONTRACT_MANUFACTURING: Role.SUPPLIER,
-    DealType.SOURCING_AGREEMENT: Role.SUPPLIER,
-    DealType.LICENSING: Role.SUPPLIER,
-    DealType.DISTRIBUTION: Role.SUPPLIER,
-}
-
-
-class DealSlots(BaseModel):
-    """The main deal as a flat template: the form a small model can fill.
-
-    Nested lists of deals and parties make a 270M-parameter model loop until
-    the token limit; one flat record with two party slots does not. The
-    pipeline maps it onto :class:`ArticleDeals` with :meth:`to_article`.
-    """
-
-    model_config = _STRICT
-
-    buyer: str | None = Field(
-        description=(
-            "The company that buys, invests, or orders the products: the acquirer, "
-            "investor or client brand. For a merger or partnership, the first partner."
-        ),
-        json_schema_extra=_span("name"),
-    )
-    target: str | None = Field(
-        description=(
-            "The company that is bought or invested in, or that makes or supplies the "
-            "products. For a merger or partnership, the other partner."
-        ),
-        json_schema_extra=_span("name"),
-    )
-    seller: str | None = Field(
-        description="The company that sells the target, if any.",
-        json_schema_extra=_span("name"),
-    )
-    amount: str | None = Field(
-        description="The price or amount exactly as written, e.g. '5 mln dlrs' or 'undisclosed'.",
-        json_schema_extra=_span("money"),
-    )
-    status: str | None = Field(
-        description="How far along the deal is, in the article's words, e.g. 'agreed'.",
-        json_schema_extra=_span("phrase"),
-    )
-    business: str | None = Field(
-        description="What the target does, or the products the deal covers.",
-        json_schema_extra=_span("phrase"),
-    )
-    location: str | None = Field(
-        description="Where the target is based or where the work happens.",
-        json_schema_extra=_span("name"),
-    )
-    deal_type: DealType = Field(
-        description="The kind of deal: decide it last, from what the article says happened."
-    )
-
-    def to_article(self) -> ArticleDeals:
-        """One deal with roles chosen by its type; no deal if no party is named."""
-        if not self.buyer and not self.target:
-            return ArticleDeals(deals=[], companies=[])
-        first = _FIRST_PARTY.get(self.deal_type, Role.PARTNER)
-        second = _SECOND_PARTY.get(self.deal_type, Role.PARTNER)
-        parties = [
-            Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second)) if n
-        ]
-        if self.seller and self.seller not in (self.buyer, self.target):
-            parties.append(Party(name=self.seller, role=Role.SELLER))
-        acquisition = self.deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
-        deal = Deal(
-            deal_type=self.deal_type,
-            parties=parties,
-            amount=Money(text=self.amount) if self.amount else None,
-            status=self.status,
-            products=[] if acquisition or not self.business else [self.business],
-            location=None if acquisition else self.location,
-            acquired_business=self.business if acquisition else None,
-            acquired_location=self.location if acquisition else None,
-        )
-        names = dict.fromkeys(p.name for p in parties)
-        return ArticleDeals(deals=[deal], companies=[Company(name=n) for n in names])

@@ -73,7 +73,7 @@ def test_no_deal_exits_1_but_all_prints_empty_result(tmp_path: Path) -> None:
     """Uses a loopback fake server answering with an empty deal template."""
     from .fake_server import completion, fake_server
 
-    empty = {"deal_type": "other", "buyer": None, "target": None, "seller": None,
+    empty = {"trigger": None, "deal_type": "other", "buyer": None, "target": None, "seller": None,
              "amount": None, "status": None, "business": None, "location": None}  # fmt: skip
     path = tmp_path / "a.txt"
     path.write_text("Harlow Foods said first-half profit rose 12 pct.")

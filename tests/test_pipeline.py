@@ -88,6 +88,7 @@ GOOD: dict[str, Any] = {
 }
 NO_DEALS = {"deals": [], "companies": []}
 SLOTS = {
+    "trigger": "agreed to buy",
     "deal_type": "acquisition",
     "buyer": "Norvane Robotics",
     "target": "Lakeshore Sensors Ltd",

@@ -25,7 +25,8 @@ from llm_extract.prompts import (
     reask_messages,
     request_schema,
 )
-from llm_extract.schemas import ArticleDeals, DealSlots
+from llm_extract.schemas import ArticleDeals
+from llm_extract.slots import DealSlots
 
 
 class Inner(BaseModel):
