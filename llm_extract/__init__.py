@@ -19,7 +19,8 @@ from .errors import (
     TruncatedOutputError,
     ValidationFailedError,
 )
-from .pipeline import CallReport, Dropped, Evidence, Report
+from .grounding import Dropped, Evidence
+from .pipeline import CallReport, Report
 from .schemas import ArticleDeals, Company, Deal, DealType, Money, Party, Person, Role
 from .settings import Settings
 

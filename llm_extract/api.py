@@ -7,15 +7,20 @@ ready ``settings`` object; ``report`` collects what each call cost.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from .backends import Backend, make_backend
+from .chunks import merge, split
 from .errors import NoDealFound
-from .pipeline import Report, Run, run_async, run_sync
+from .grounding import fold_text, verify
+from .normalize import normalize_article
+from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
 from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt
 from .schemas import ArticleDeals, Deal
 from .settings import Settings
@@ -87,9 +92,63 @@ async def aextract(
         _finish(run, report)
 
 
+class _DealsJob:
+    """One article's deal extraction: a run per chunk, then one merged result.
+
+    Whatever the chunking, the caller's report gets ONE call record for the
+    article: costs summed over chunks, evidence computed on the final result
+    against the whole text (so paths and offsets match what is returned).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        settings: Settings,
+        backend: Backend,
+        prompt: str | os.PathLike[str] | None,
+        published: date | None,
+    ) -> None:
+        self.text = check_text(text)
+        self.published = published
+        self.chunks = split(text, settings.chunk_chars, settings.chunk_overlap)
+        model: type[BaseModel] = DealSlots if settings.use_compact else ArticleDeals
+        spec = _spec(prompt, DEAL_SLOTS if settings.use_compact else DEALS)
+        self.runs: list[Run[Any]] = [
+            Run(c.text, model, spec, settings, backend) for c in self.chunks
+        ]
+
+    def finish(self, values: list[BaseModel], report: Report | None) -> ArticleDeals:
+        results = [
+            v.to_article() if isinstance(v, DealSlots) else ArticleDeals.model_validate(v)
+            for v in values
+        ]
+        merged = results[0] if len(results) == 1 else merge(results)
+        final = normalize_article(merged, self.published)
+        self._record(final, report)
+        return final
+
+    def _record(self, final: ArticleDeals | None, report: Report | None) -> None:
+        first = self.runs[0].report
+        call = CallReport(first.model, first.prompt_version, chunks=len(self.runs))
+        for i, run in enumerate(self.runs):
+            call.absorb(run.report, prefix=f"chunk[{i}]:" if len(self.runs) > 1 else "")
+        if final is not None:
+            dump = final.model_dump(mode="json")
+            call.evidence, _ = verify(dump, _ARTICLE_SCHEMA, self.text, fold_text(self.text))
+        if report is not None:
+            report.calls.append(call)
+
+    def abandon(self, report: Report | None) -> None:
+        self._record(None, report)
+
+
+_ARTICLE_SCHEMA = ArticleDeals.model_json_schema()
+
+
 def extract_deals(
     text: str,
     *,
+    published: date | None = None,
     prompt: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     backend: Backend | None = None,
@@ -98,44 +157,39 @@ def extract_deals(
 ) -> ArticleDeals:
     """Every deal in the article, the main one first, and the companies in them.
 
-    An article without deals gives an empty result, not an error.
+    An article without deals gives an empty result, not an error. Articles
+    longer than ``settings.chunk_chars`` are split and their parts merged.
+    ``published`` resolves relative dates such as "in April this year".
     """
     resolved, be = _setup(settings, backend, options)
-    if resolved.use_compact:
-        slots = Run(text, DealSlots, _spec(prompt, DEAL_SLOTS), resolved, be)
-        try:
-            return run_sync(slots, be).to_article()
-        finally:
-            _finish(slots, report)
-    run = Run(text, ArticleDeals, _spec(prompt, DEALS), resolved, be)
+    job = _DealsJob(text, resolved, be, prompt, published)
     try:
-        return run_sync(run, be)
-    finally:
-        _finish(run, report)
+        values = [run_sync(run, be) for run in job.runs]
+    except BaseException:
+        job.abandon(report)
+        raise
+    return job.finish(values, report)
 
 
 async def aextract_deals(
     text: str,
     *,
+    published: date | None = None,
     prompt: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     backend: Backend | None = None,
     report: Report | None = None,
     **options: Any,
 ) -> ArticleDeals:
-    """Async twin of :func:`extract_deals`."""
+    """Async twin of :func:`extract_deals`; the chunks of a long article run concurrently."""
     resolved, be = _setup(settings, backend, options)
-    if resolved.use_compact:
-        slots = Run(text, DealSlots, _spec(prompt, DEAL_SLOTS), resolved, be)
-        try:
-            return (await run_async(slots, be)).to_article()
-        finally:
-            _finish(slots, report)
-    run = Run(text, ArticleDeals, _spec(prompt, DEALS), resolved, be)
+    job = _DealsJob(text, resolved, be, prompt, published)
     try:
-        return await run_async(run, be)
-    finally:
-        _finish(run, report)
+        values = list(await asyncio.gather(*(run_async(run, be) for run in job.runs)))
+    except BaseException:
+        job.abandon(report)
+        raise
+    return job.finish(values, report)
 
 
 def main_deal(result: ArticleDeals) -> Deal:

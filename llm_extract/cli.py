@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from .api import extract_deals, main_deal
-from .errors import ConfigurationError, InputError, LLMExtractError, NoDealFound
+from .api import extract_deals
+from .errors import ConfigurationError, InputError, LLMExtractError
 from .pipeline import Report, check_text
+from .review import render_review
 from .settings import Settings
 
 app = typer.Typer(
@@ -78,6 +80,15 @@ def read_text(source: str) -> str:
         raise InputError(f"{where}: {exc}") from None
 
 
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--published must be a date like 2024-05-31, not {value!r}") from None
+
+
 @app.command()
 def deal(
     source: Annotated[str, typer.Argument(help="Article file, or - for standard input.")],
@@ -100,6 +111,16 @@ def deal(
         bool | None,
         typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a review page to this file.")
+    ] = None,
+    published: Annotated[
+        str | None,
+        typer.Option(help="Publication date, YYYY-MM-DD, to resolve dates like 'last year'."),
+    ] = None,
+    ungrounded: Annotated[
+        str | None, typer.Option(help="drop (default) or flag values not found in the text.")
+    ] = None,
     reasks: Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds per request.")] = None,
 ) -> None:
@@ -113,30 +134,31 @@ def deal(
             compact=compact,
             reasks=reasks,
             timeout=timeout,
+            ungrounded=ungrounded,
         )
+        day = _date(published)
     except (InputError, ConfigurationError) as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     report = Report()
     try:
-        result = extract_deals(text, settings=settings, report=report)
-        payload: Any = (
-            result.model_dump(mode="json")
-            if all_deals
-            else main_deal(result).model_dump(mode="json")
-        )
-    except NoDealFound:
-        _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
+        result = extract_deals(text, settings=settings, report=report, published=day)
     except InputError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     except ConfigurationError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     except LLMExtractError as exc:
         _fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
-    if as_json:
-        envelope = {"result": payload, "report": [c.to_dict() for c in report.calls]}
-        sys.stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    payload: Any = result.model_dump(mode="json")
+    found = all_deals or result.main_deal is not None
+    if not all_deals and result.main_deal is not None:
+        payload = result.main_deal.model_dump(mode="json")
+    if found:
+        if as_json:
+            envelope = {"result": payload, "report": [c.to_dict() for c in report.calls]}
+            sys.stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
     call = report.calls[-1]
     _err.print(
         f"{settings.describe()} · {call.prompt_version} · {call.attempts} attempt(s) · "
@@ -144,3 +166,11 @@ def deal(
         f"{len(call.evidence)} grounded, {len(call.dropped)} dropped",
         markup=False,
     )
+    if html is not None:
+        page = render_review(text, result, call, title=f"llm_extract: {source}")
+        try:
+            html.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            _fail(EXIT_BAD_INPUT, f"cannot write {html}: {exc.strerror or exc}")
+    if not found:
+        _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")

@@ -12,9 +12,8 @@ and listed in the report; nothing half-valid is returned silently.
 
 from __future__ import annotations
 
-import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -29,31 +28,12 @@ from .errors import (
     TruncatedOutputError,
     ValidationFailedError,
 )
-from .grounding import align, candidate_spans, fold_text
+from .grounding import Dropped, Evidence, candidate_spans, dotted, fold_text, settle, verify
 from .parsing import ParseFailure, parse_json
 from .prompts import PromptSpec, build_messages, prompt_version, reask_messages, request_schema
 from .settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Where a value stands in the source: ``text[start:end]`` is the quote."""
-
-    path: str
-    value: str
-    quote: str
-    start: int
-    end: int
-    alignment: str
-
-
-@dataclass(frozen=True)
-class Dropped:
-    path: str
-    value: str
-    reason: str
 
 
 @dataclass
@@ -71,6 +51,18 @@ class CallReport:
     problems: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    chunks: int = 1
+
+    def absorb(self, other: CallReport, prefix: str = "") -> None:
+        """Add another run's costs and findings to this record (chunked articles)."""
+        self.attempts += other.attempts
+        self.requests += other.requests
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.latency_s += other.latency_s
+        self.repairs.extend(other.repairs)
+        self.problems.extend(prefix + p for p in other.problems)
+        self.dropped.extend(replace(d, path=prefix + d.path) for d in other.dropped)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,43 +188,18 @@ class Run(Generic[T]):
 
     def _ground(self, value: T, record: AttemptRecord) -> T | None:
         data = value.model_dump(mode="json")
-        evidence, missing = self._align_all(data)
+        evidence, missing = verify(data, self._raw_schema, self.text, self._folded)
         if missing and not self.grounding_reasked and self.report.attempts <= self.settings.reasks:
             self.grounding_reasked = True
-            record.problems.extend(f"not in the article: {_dotted(p)} = {t!r}" for p, t in missing)
+            record.problems.extend(f"not in the article: {dotted(p)} = {t!r}" for p, t in missing)
             return None
         if missing:
-            gone: list[Path_] = []
-            for path, text in sorted(missing, key=lambda m: _sort_key(m[0]), reverse=True):
-                if any(path[: len(g)] == g for g in gone):
-                    reason = "removed with its parent"
-                else:
-                    data, removed = _prune(data, path, self.model)
-                    if removed is not None:
-                        gone.append(removed)
-                    reason = "removed" if removed else "kept because the schema requires it"
-                self.report.dropped.append(
-                    Dropped(_dotted(path), text, f"not found in the article; {reason}")
-                )
+            data, record_ = settle(data, missing, self.model, self.settings.ungrounded)
+            self.report.dropped.extend(record_)
             value = self.model.model_validate(data)
-            evidence, _ = self._align_all(value.model_dump(mode="json"))
+            evidence, _ = verify(data, self._raw_schema, self.text, self._folded)
         self.report.evidence = evidence
         return value
-
-    def _align_all(self, data: Any) -> tuple[list[Evidence], list[tuple[Path_, str]]]:
-        """Evidence for every grounded string in ``data``, and those not found."""
-        evidence: list[Evidence] = []
-        missing: list[tuple[Path_, str]] = []
-        for path, text in _grounded_strings(data, self._raw_schema):
-            match = align(text, self.text, self._folded)
-            if match is None:
-                missing.append((path, text))
-            else:
-                quote = self.text[match.start : match.end]
-                evidence.append(
-                    Evidence(_dotted(path), text, quote, match.start, match.end, match.alignment)
-                )
-        return evidence, missing
 
     def _failure(self, record: AttemptRecord) -> ExtractionError:
         n = len(self.history)
@@ -271,110 +238,3 @@ def _describe(exc: ValidationError) -> list[str]:
         f"schema: {'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
         for e in exc.errors(include_url=False)[:20]
     ]
-
-
-Path_ = tuple[Any, ...]
-
-
-def _dotted(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
-
-
-def _sort_key(path: Path_) -> tuple[tuple[int, Any], ...]:
-    return tuple((0, p) if isinstance(p, int) else (1, p) for p in path)
-
-
-def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        node = {
-            **defs[node["$ref"].rsplit("/", 1)[-1]],
-            **{k: v for k, v in node.items() if k != "$ref"},
-        }
-    return node
-
-
-def _grounded_strings(data: Any, schema: dict[str, Any]) -> list[tuple[Path_, str]]:
-    """Every string value that must stand in the source: free strings, not
-    enums, not fields marked ``x-derived`` or ``x-ground: false``."""
-    defs = schema.get("$defs", {})
-    found: list[tuple[Path_, str]] = []
-
-    def walk(value: Any, node: dict[str, Any], path: Path_, checked: bool) -> None:
-        node = _resolve(node, defs)
-        if node.get("x-derived") or node.get("x-ground") is False:
-            return
-        if "anyOf" in node:
-            for option in node["anyOf"]:
-                option = _resolve(option, defs)
-                if _fits(value, option):
-                    walk(
-                        value,
-                        {**option, **{k: v for k, v in node.items() if k.startswith("x-")}},
-                        path,
-                        checked,
-                    )
-                    return
-            return
-        if isinstance(value, dict):
-            props = node.get("properties", {})
-            extra = node.get("additionalProperties")
-            for key, sub in value.items():
-                if key in props:
-                    walk(sub, props[key], (*path, key), checked)
-                elif isinstance(extra, dict):
-                    walk(sub, extra, (*path, key), checked)
-        elif isinstance(value, list):
-            items = {
-                **node.get("items", {}),
-                **{k: v for k, v in node.items() if k.startswith("x-")},
-            }
-            for i, item in enumerate(value):
-                walk(item, items, (*path, i), checked)
-        elif isinstance(value, str) and not any(k in node for k in ("enum", "const", "format")):
-            found.append((path, value))
-
-    walk(data, schema, (), True)
-    return found
-
-
-def _fits(value: Any, node: dict[str, Any]) -> bool:
-    kind = node.get("type")
-    if value is None:
-        return kind == "null"
-    if isinstance(value, dict):
-        return kind == "object" or "properties" in node
-    if isinstance(value, list):
-        return kind == "array"
-    if isinstance(value, str):
-        return kind == "string" or "enum" in node or "const" in node
-    return kind not in ("null", "object", "array", "string")
-
-
-def _prune(data: Any, path: Path_, model: type[BaseModel]) -> tuple[Any, Path_ | None]:
-    """Remove the failing value at the shallowest cost that keeps ``data`` valid:
-    drop the list item, null the field or delete the dict key, climbing to the
-    parent if the schema allows none of these."""
-    for depth in range(len(path), 0, -1):
-        for mutation in ("null", "delete"):
-            trial = copy.deepcopy(data)
-            parent = trial
-            for part in path[: depth - 1]:
-                parent = parent[part]
-            key = path[depth - 1]
-            if isinstance(parent, list) or mutation == "delete":
-                del parent[key]
-            else:
-                parent[key] = None
-            try:
-                model.model_validate(trial)
-            except ValidationError:
-                continue
-            return trial, path[:depth]
-    return data, None

@@ -32,6 +32,9 @@ class Settings:
     the schema): None means on for the embedded model, off elsewhere.
     ``compact`` asks deal extraction for one flat main-deal record instead of
     the full multi-deal schema: None means on for the embedded model only.
+    ``ungrounded`` says what happens to a value whose evidence does not hold
+    after one grounding re-ask: "drop" removes it, "flag" keeps it; both list
+    it in the report.
     ``response_format`` "auto" sends OpenAI's ``json_schema`` and falls back
     to ``json_object`` with a ``schema`` (llama.cpp's form) when refused.
     """
@@ -50,9 +53,12 @@ class Settings:
     response_format: ResponseFormat = "auto"
     spans: bool | None = None
     compact: bool | None = None
+    ungrounded: Literal["drop", "flag"] = "drop"
     model_path: str | None = None
     n_ctx: int = 8192
     n_threads: int | None = None
+    chunk_chars: int = 6000
+    chunk_overlap: int = 400
 
     def __post_init__(self) -> None:
         if self.response_format not in _FORMATS:
@@ -60,6 +66,12 @@ class Settings:
                 f"response_format must be one of {', '.join(_FORMATS)}, "
                 f"not {self.response_format!r}"
             )
+        if self.ungrounded not in ("drop", "flag"):
+            raise ConfigurationError(
+                f"ungrounded must be 'drop' or 'flag', not {self.ungrounded!r}"
+            )
+        if not 0 <= self.chunk_overlap < self.chunk_chars:
+            raise ConfigurationError("need 0 <= chunk_overlap < chunk_chars")
         for name in ("transport_retries", "reasks", "max_tokens"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"{name} must not be negative")

@@ -84,3 +84,30 @@ def test_no_deal_exits_1_but_all_prints_empty_result(tmp_path: Path) -> None:
         code, out, err = _run([*base, "--all"])
         assert code == 0
         assert json.loads(out) == {"deals": [], "companies": []}
+
+
+def test_html_review_page_and_published_date(tmp_path: Path) -> None:
+    from .fake_server import completion, fake_server
+
+    slots = {"buyer": "Acme Corp", "target": "Beta Inc", "seller": None,
+             "amount": "5 mln dlrs", "status": "agreed", "business": None,
+             "location": None, "trigger": "agreed to buy", "deal_type": "acquisition"}  # fmt: skip
+    path = tmp_path / "a.txt"
+    path.write_text("Acme Corp said it agreed to buy Beta Inc for 5 mln dlrs.")
+    page = tmp_path / "review.html"
+    with fake_server([completion(json.dumps(slots))]) as srv:
+        args = ["deal", str(path), "--base-url", srv.base_url, "--compact", "--json",
+                "--html", str(page), "--published", "2024-05-31"]  # fmt: skip
+        code, out, err = _run(args)
+    assert code == 0, err
+    envelope = json.loads(out)
+    assert envelope["result"]["amount"] == {"text": "5 mln dlrs", "amount": 5e6, "currency": "USD"}
+    html = page.read_text(encoding="utf-8")
+    assert "<mark" in html and "Beta Inc" in html and "5 mln dlrs" in html
+
+
+def test_bad_published_date_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("Acme Corp agreed to buy Beta Inc.")
+    code, _, err = _run(["deal", str(path), "--published", "last tuesday"])
+    assert code == 2 and "--published" in err

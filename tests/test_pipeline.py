@@ -541,6 +541,19 @@ def test_invented_value_gets_one_grounding_reask_then_is_dropped() -> None:
     assert all("Zentrix" not in e.value for e in report.calls[0].evidence)
 
 
+def test_flag_policy_keeps_ungrounded_values_and_reports_them() -> None:
+    invented = with_party("Zentrix Holdings")
+    backend = ScriptedBackend(invented, invented)
+    report = Report()
+    settings = SETTINGS.with_(ungrounded="flag")
+    result = extract_deals(ARTICLE, settings=settings, backend=backend, report=report)
+    assert "Zentrix Holdings" in [p.name for p in result.deals[0].parties]
+    flagged = report.calls[0].dropped
+    assert {d.value for d in flagged} == {"Zentrix Holdings"}
+    assert all(d.reason.startswith("flagged") for d in flagged)
+    assert all(e.value != "Zentrix Holdings" for e in report.calls[0].evidence)
+
+
 def test_invented_value_corrected_after_grounding_reask() -> None:
     backend = ScriptedBackend(with_party("Zentrix Holdings"), GOOD)
     report = Report()
