@@ -24,7 +24,7 @@ from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
 from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt
 from .schemas import ArticleDeals, Deal
 from .settings import Settings
-from .slots import DealSlots
+from .slots import DealSlots, mentions_deal
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -113,6 +113,11 @@ class _DealsJob:
         self.chunks = split(text, settings.chunk_chars, settings.chunk_overlap)
         model: type[BaseModel] = DealSlots if settings.use_compact else ArticleDeals
         spec = _spec(prompt, DEAL_SLOTS if settings.use_compact else DEALS)
+        if settings.use_compact:
+            self.chunks = [c for c in self.chunks if mentions_deal(c.text)] or self.chunks[:1]
+            self.skip = not mentions_deal(self.chunks[0].text)
+        else:
+            self.skip = False
         self.runs: list[Run[Any]] = [
             Run(c.text, model, spec, settings, backend) for c in self.chunks
         ]
@@ -163,6 +168,8 @@ def extract_deals(
     """
     resolved, be = _setup(settings, backend, options)
     job = _DealsJob(text, resolved, be, prompt, published)
+    if job.skip:
+        return job.finish([], report)
     try:
         values = [run_sync(run, be) for run in job.runs]
     except BaseException:
@@ -184,6 +191,8 @@ async def aextract_deals(
     """Async twin of :func:`extract_deals`; the chunks of a long article run concurrently."""
     resolved, be = _setup(settings, backend, options)
     job = _DealsJob(text, resolved, be, prompt, published)
+    if job.skip:
+        return job.finish([], report)
     try:
         values = list(await asyncio.gather(*(run_async(run, be) for run in job.runs)))
     except BaseException:

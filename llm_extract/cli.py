@@ -174,3 +174,49 @@ def deal(
             _fail(EXIT_BAD_INPUT, f"cannot write {html}: {exc.strerror or exc}")
     if not found:
         _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
+
+
+@app.command("eval")
+def eval_(
+    gold: Annotated[Path, typer.Argument(help="Gold set JSONL (our format, or --format utah).")],
+    fmt: Annotated[str, typer.Option("--format", help="deals (default) or utah.")] = "deals",
+    predictions: Annotated[
+        Path | None, typer.Option(help="Score these predictions instead of extracting.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model to extract with.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Server URL.")] = None,
+    replay: Annotated[bool, typer.Option(help="Answer from the recording: no model.")] = False,
+    record: Annotated[bool, typer.Option(help="Extract live and record every answer.")] = False,
+    recording: Annotated[
+        Path | None, typer.Option(help="Recording file (default evals/recordings/<model>.jsonl).")
+    ] = None,
+    save_predictions: Annotated[Path | None, typer.Option(help="Write predictions here.")] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="Baseline scores: exit 1 if any field's F1 drops.")
+    ] = None,
+    tolerance: Annotated[float, typer.Option(help="Allowed F1 drop per field.")] = 0.02,
+    save_baseline: Annotated[Path | None, typer.Option(help="Write the scores here.")] = None,
+    corpus_root: Annotated[Path, typer.Option(help="Where text_ref paths point.")] = Path(
+        "../shared/corpus"
+    ),
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
+    fuzzy: Annotated[bool, typer.Option(help="Fuzzy name matching (token-set).")] = False,
+    threshold: Annotated[float, typer.Option(help="Fuzzy similarity threshold.")] = 0.8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+) -> None:
+    """Score extraction against a gold set; the last line is micro_f1=<value>."""
+    from . import eval_runner
+
+    code = eval_runner.run(
+        eval_runner.EvalArgs(
+            gold=gold, fmt=fmt, predictions=predictions, model=model, base_url=base_url,
+            replay=replay, record=record, recording=recording, save_predictions=save_predictions,
+            against=against, tolerance=tolerance, save_baseline=save_baseline,
+            corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
+            as_json=as_json, html=html,
+        ),
+        _err,
+    )  # fmt: skip
+    if code:
+        raise typer.Exit(code)

@@ -8,9 +8,32 @@ it onto :class:`~llm_extract.schemas.ArticleDeals` with
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from .schemas import _STRICT, ArticleDeals, Company, Deal, DealType, Money, Party, Role, _span
+
+_DEAL_CUES = re.compile(
+    r"\b(acqui\w*|buy\w*|bought|purchas\w*|sells?|sold|sale|merg\w*|takeover|take over|"
+    r"tender offer|stake|invest\w*|fund\w*|financ\w*|partner\w*|joint venture|alliance|"
+    r"agreement|agreed|accord|contract\w*|deal|outsourc\w*|sourcing|supply|supplier|"
+    r"manufactur\w* for|licen[cs]\w*|distribut\w*|collaborat\w*|tie-up|bid)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_deal(text: str) -> bool:
+    """Whether the text uses any word that deals are reported with.
+
+    The compact template always names a buyer and a target, so a small model
+    given a story without a deal still fills them. Stories that use none of
+    these words are answered "no deal" without asking the model: cheaper, and
+    it removes the clearest false positives. Recall is unaffected in practice,
+    since a deal cannot be reported without one of them.
+    """
+    return _DEAL_CUES.search(text) is not None
+
 
 _FIRST_PARTY = {
     DealType.ACQUISITION: Role.ACQUIRER,

@@ -938,3 +938,12 @@ def test_two_invented_values_in_one_list_item_are_both_reported_once_item_goes()
     reasons = {d.path: d.reason for d in report.calls[0].dropped}
     assert set(reasons) == {"deals[0].people[0].name", "deals[0].people[0].company"}
     assert sum("with its parent" in r for r in reasons.values()) == 1
+
+
+def test_compact_mode_answers_no_deal_without_a_model_call_when_no_deal_words() -> None:
+    backend = ScriptedBackend()
+    report = Report()
+    settings = SETTINGS.with_(compact=True)
+    result = extract_deals(NO_DEAL_ARTICLE, settings=settings, backend=backend, report=report)
+    assert result.deals == [] and backend.requests == []
+    assert report.calls[0].attempts == 0

@@ -1,0 +1,267 @@
+"""Run extraction over a gold set, live or replayed, and report the scores.
+
+This is the glue behind ``llm-extract eval``: it turns gold documents into
+predictions (in the gold set's own format, so they can be saved and scored
+again elsewhere), picks a live, recording or replaying backend, and renders
+the HTML report. Scoring itself lives in :mod:`llm_extract.evals`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from .api import _backend_for, extract_deals
+from .backends import Backend
+from .errors import LLMExtractError
+from .evals import compare, deals_to_utah_slots, score_docs, score_utah
+from .goldsets import load_gold, resolve_text
+from .pipeline import Report
+from .recordings import RecordingBackend, ReplayBackend
+from .settings import Settings
+
+UTAH_SLOTS = ("acquired", "acqbus", "acqloc", "dlramt", "purchaser", "seller", "status")
+OnDone = Callable[[str, str | None], None]
+
+
+def recording_path(root: Path, model: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
+    return root / f"{slug}.jsonl"
+
+
+def choose_backend(settings: Settings, mode: str, recording: Path) -> Backend:
+    """``live`` (the configured model), ``record`` (live, saving every answer)
+    or ``replay`` (answers only from the recording, no model at all)."""
+    if mode == "replay":
+        return ReplayBackend(recording, settings.model_name)
+    live = _backend_for(settings)
+    return RecordingBackend(live, recording) if mode == "record" else live
+
+
+def predict(
+    docs: Iterable[tuple[str, str, str | None]],
+    settings: Settings,
+    backend: Backend,
+    report: Report,
+    progress: OnDone | None = None,
+) -> list[dict[str, Any]]:
+    """One prediction per (id, text, published) in the gold set's format.
+
+    A document whose extraction fails is predicted empty and carries its
+    error, so one bad document never stops an eval and is still scored.
+    """
+    from datetime import date
+
+    out: list[dict[str, Any]] = []
+    for doc_id, text, published in docs:
+        row: dict[str, Any] = {"id": doc_id, "deals": [], "companies": []}
+        try:
+            day = date.fromisoformat(published) if published else None
+            result = extract_deals(
+                text, settings=settings, backend=backend, report=report, published=day
+            )
+            row.update(result.model_dump(mode="json"))
+            error = None
+        except LLMExtractError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            row["error"] = error
+        out.append(row)
+        if progress:
+            progress(doc_id, error)
+    return out
+
+
+def to_utah(prediction: dict[str, Any]) -> dict[str, Any]:
+    """A prediction in the Utah slot format: each slot a list of fillers."""
+    return {"id": prediction["id"], **deals_to_utah_slots(prediction)}
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
+        if not isinstance(row, dict) or "id" not in row:
+            raise ValueError(f"{path}:{number}: each line must be an object with an 'id'")
+        rows.append(row)
+    return rows
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+_CSS = (
+    "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2430;max-width:1100px}"
+    "table{border-collapse:collapse;margin:12px 0}td,th{padding:4px 10px;border-bottom:1px solid"
+    " #e3e6ea;text-align:left}.bar{height:12px;background:#3b7ddd;display:inline-block}"
+    ".diff{font-family:ui-monospace,monospace;font-size:12px}.omission{color:#b45309}"
+    ".hallucination{color:#b91c1c}.mismatch{color:#6d28d9}h2{margin-top:28px}"
+)
+
+
+def render_html(scores: dict[str, Any], title: str, worst: int = 10) -> str:
+    """A self-contained report: per-field F1 bars and the worst documents with diffs."""
+    e = html.escape
+    rows = []
+    for field, stats in sorted(scores.get("fields", {}).items()):
+        f1 = float(stats.get("f1", 0.0))
+        rows.append(
+            f"<tr><td>{e(field)}</td><td><span class=bar style='width:{f1 * 300:.0f}px'>"
+            f"</span> {f1:.3f}</td><td>{stats.get('precision', 0):.3f}</td>"
+            f"<td>{stats.get('recall', 0):.3f}</td><td>{stats.get('tp', 0)}</td>"
+            f"<td>{stats.get('fp', 0)}</td><td>{stats.get('fn', 0)}</td></tr>"
+        )
+    docs = sorted(scores.get("documents", {}).items(), key=lambda kv: kv[1].get("f1", 0.0))
+    links, sections = [], []
+    for doc_id, doc in docs[:worst]:
+        anchor = "doc-" + re.sub(r"[^A-Za-z0-9_-]", "_", doc_id)
+        links.append(f"<li><a href='#{anchor}'>{e(doc_id)}</a> F1 {doc.get('f1', 0):.3f}</li>")
+        diffs = "".join(
+            f"<tr class={e(d.get('kind', ''))}><td>{e(str(d.get('field')))}</td>"
+            f"<td>{e(d.get('kind', ''))}</td><td class=diff>{e(json.dumps(d.get('gold')))}</td>"
+            f"<td class=diff>{e(json.dumps(d.get('pred')))}</td></tr>"
+            for d in doc.get("differences", [])
+        )
+        sections.append(
+            f"<h3 id='{anchor}'>{e(doc_id)}</h3><table><tr><th>field</th><th>kind</th>"
+            f"<th>gold</th><th>predicted</th></tr>{diffs or '<tr><td>no differences'}</table>"
+        )
+    micro = scores.get("micro", {})
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{e(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"
+        f"<p>micro P {micro.get('precision', 0):.3f} · R {micro.get('recall', 0):.3f} · "
+        f"F1 {micro.get('f1', 0):.3f}</p><h2>Per field</h2><table><tr><th>field</th>"
+        f"<th>F1</th><th>P</th><th>R</th><th>tp</th><th>fp</th><th>fn</th></tr>"
+        f"{''.join(rows)}</table><h2>Worst documents</h2><ol>{''.join(links)}</ol>"
+        f"{''.join(sections)}</body></html>"
+    )
+
+
+@dataclass(frozen=True)
+class EvalArgs:
+    gold: Path
+    fmt: str = "deals"
+    predictions: Path | None = None
+    model: str | None = None
+    base_url: str | None = None
+    replay: bool = False
+    record: bool = False
+    recording: Path | None = None
+    save_predictions: Path | None = None
+    against: Path | None = None
+    tolerance: float = 0.02
+    save_baseline: Path | None = None
+    corpus_root: Path = Path("../shared/corpus")
+    limit: int | None = None
+    fuzzy: bool = False
+    threshold: float = 0.8
+    as_json: bool = False
+    html: Path | None = None
+
+
+def _documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
+    """Gold documents for the scorer and (id, text, published) to extract from."""
+    if args.fmt == "utah":
+        rows = load_jsonl(args.gold)[: args.limit]
+        return rows, [(str(r["id"]), str(r["text"]), None) for r in rows]
+    docs = load_gold(args.gold, args.corpus_root)[: args.limit]
+    texts = [(d.id, resolve_text(d, args.corpus_root), _day(d.published)) for d in docs]
+    return list(docs), texts
+
+
+def _day(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def run(args: EvalArgs, err: Console) -> int:
+    """The eval command. Returns the exit code: 0, 1 on regression, 2 on bad input."""
+    if args.fmt not in ("deals", "utah"):
+        err.print(f"error: --format must be deals or utah, not {args.fmt!r}")
+        return 2
+    if args.replay and args.record:
+        err.print("error: --replay and --record exclude each other")
+        return 2
+    try:
+        gold, texts = _documents(args)
+        if args.predictions is not None:
+            preds = load_jsonl(args.predictions)
+            report = Report()
+        else:
+            settings = Settings.resolve(model=args.model, base_url=args.base_url)
+            mode = "replay" if args.replay else "record" if args.record else "live"
+            path = args.recording or recording_path(Path("evals/recordings"), settings.model_name)
+            backend = choose_backend(settings, mode, path)
+            report = Report()
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task("extracting", total=len(texts))
+                found = predict(texts, settings, backend, report, lambda i, e: bar.advance(task))
+            preds = [to_utah(p) for p in found] if args.fmt == "utah" else found
+            failures = [p for p in found if "error" in p]
+            for p in failures[:5]:
+                err.print(f"{p['id']}: {p['error']}", markup=False)
+        if args.save_predictions:
+            write_jsonl(preds, args.save_predictions)
+    except (OSError, ValueError, LLMExtractError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 2
+    if args.fmt == "utah":
+        scores = score_utah(gold, preds)
+    else:
+        scores = score_docs(gold, preds, mode="fuzzy" if args.fuzzy else "exact",
+                            threshold=args.threshold)  # fmt: skip
+    data = scores.to_dict()
+    if report.calls:
+        n = max(len(texts), 1)
+        data["cost"] = {
+            "documents": len(texts),
+            "seconds_per_document": report.latency_s / n,
+            "tokens_per_document": (report.prompt_tokens + report.completion_tokens) / n,
+            "model": report.calls[0].model,
+            "prompt_version": report.calls[0].prompt_version,
+        }
+    if args.save_baseline:
+        args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
+        args.save_baseline.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    if args.html:
+        args.html.write_text(render_html(data, f"eval: {args.gold.name}"), encoding="utf-8")
+    out = Console(highlight=False, soft_wrap=True)
+    if args.as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        table = Table("field", "P", "R", "F1", "tp", "fp", "fn", "omit", "halluc", "mismatch")
+        for row in scores.table_rows():
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        out.print(table)
+    code = 0
+    if args.against:
+        try:
+            baseline = json.loads(args.against.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            err.print(f"error: cannot read baseline {args.against}: {exc}", markup=False)
+            return 2
+        regressions = compare(data, baseline, args.tolerance)
+        for line in regressions:
+            out.print(f"regression: {line}", markup=False)
+        code = 1 if regressions else 0
+    print(f"micro_f1={scores.micro_f1:.4f}")
+    return code
