@@ -22,10 +22,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import os
 import random
 import re
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -334,6 +337,20 @@ def embedded_model_path(settings: Settings) -> Path:
     return Path(assemble())
 
 
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 @lru_cache(maxsize=2)
 def _load_llama(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
     try:
@@ -342,7 +359,10 @@ def _load_llama(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, thre
         raise ConfigurationError(
             "the embedded model needs llama-cpp-python: pip install 'llm-extract[local]'"
         ) from None
-    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
+    # verbose=False still lets llama.cpp print warnings straight to file
+    # descriptor 2, where they would interleave with the CLI's output.
+    with _quiet_stderr():
+        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
     # Free the model while the interpreter is still whole; left to garbage
     # collection at shutdown, llama-cpp-python's destructor raises.
     atexit.register(llm.close)

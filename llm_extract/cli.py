@@ -220,3 +220,35 @@ def eval_(
     )  # fmt: skip
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def convert(
+    corpus: Annotated[str, typer.Argument(help="utah, sentivent or fire.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Gold JSONL to write.")],
+    corpus_root: Annotated[
+        Path, typer.Option(help="The shared corpus folder.")
+    ] = Path("../shared/corpus"),
+) -> None:
+    """Convert a corpus in ../shared/corpus into our gold-set format.
+
+    The output embeds research-licensed article text: write it outside the
+    repository.
+    """
+    from . import goldsets
+
+    sources = {
+        "utah": lambda: goldsets.from_utah(corpus_root / "utah_acquisitions/dev.jsonl"),
+        "sentivent": lambda: goldsets.from_sentivent(
+            corpus_root / "sentivent/docs.jsonl", corpus_root / "sentivent/deal_events.jsonl"
+        ),
+        "fire": lambda: goldsets.from_fire(corpus_root / "fire/deal_subset_dev.jsonl"),
+    }
+    if corpus not in sources:
+        _fail(EXIT_BAD_INPUT, f"corpus must be one of {', '.join(sources)}, not {corpus!r}")
+    try:
+        docs = sources[corpus]()
+        goldsets.write_gold(docs, out)
+    except (OSError, ValueError) as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    _err.print(f"{len(docs)} documents written to {out}", markup=False)

@@ -203,6 +203,7 @@ def run(args: EvalArgs, err: Console) -> int:
         return 2
     try:
         gold, texts = _documents(args)
+        stale = 0
         if args.predictions is not None:
             preds = load_jsonl(args.predictions)
             report = Report()
@@ -219,6 +220,7 @@ def run(args: EvalArgs, err: Console) -> int:
             failures = [p for p in found if "error" in p]
             for p in failures[:5]:
                 err.print(f"{p['id']}: {p['error']}", markup=False)
+            stale = sum("StaleRecordingError" in p["error"] for p in failures)
         if args.save_predictions:
             write_jsonl(preds, args.save_predictions)
     except (OSError, ValueError, LLMExtractError) as exc:
@@ -263,5 +265,8 @@ def run(args: EvalArgs, err: Console) -> int:
         for line in regressions:
             out.print(f"regression: {line}", markup=False)
         code = 1 if regressions else 0
+    if stale:
+        out.print(f"stale: {stale} document(s) are not in the recording; re-record with --record")
+        code = 1
     print(f"micro_f1={scores.micro_f1:.4f}")
     return code
