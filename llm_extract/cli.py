@@ -226,9 +226,9 @@ def eval_(
 def convert(
     corpus: Annotated[str, typer.Argument(help="utah, sentivent or fire.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Gold JSONL to write.")],
-    corpus_root: Annotated[
-        Path, typer.Option(help="The shared corpus folder.")
-    ] = Path("../shared/corpus"),
+    corpus_root: Annotated[Path, typer.Option(help="The shared corpus folder.")] = Path(
+        "../shared/corpus"
+    ),
 ) -> None:
     """Convert a corpus in ../shared/corpus into our gold-set format.
 
