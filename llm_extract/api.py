@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from .backends import Backend, make_backend
 from .chunks import merge, split
-from .errors import NoDealFound
+from .errors import InputError, NoDealFound
 from .grounding import fold_text, verify
 from .normalize import normalize_article
 from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
@@ -109,6 +109,11 @@ class _DealsJob:
         published: date | None,
     ) -> None:
         self.text = check_text(text)
+        if len(text) > settings.max_chars:
+            raise InputError(
+                f"the text has {len(text):,} characters, more than max_chars="
+                f"{settings.max_chars:,}; split it, or raise max_chars if it is one article"
+            )
         self.published = published
         self.chunks = split(text, settings.chunk_chars, settings.chunk_overlap)
         model: type[BaseModel] = DealSlots if settings.use_compact else ArticleDeals

@@ -58,6 +58,7 @@ class Settings:
     n_ctx: int = 8192
     n_threads: int | None = None
     chunk_chars: int = 6000
+    max_chars: int = 2_000_000
     chunk_overlap: int = 400
 
     def __post_init__(self) -> None:

