@@ -21,7 +21,7 @@ from .errors import InputError, NoDealFound
 from .grounding import fold_text, verify
 from .normalize import normalize_article
 from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
-from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt
+from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt, model_schema
 from .schemas import ArticleDeals, Deal
 from .settings import Settings
 from .slots import DealSlots, mentions_deal
@@ -144,15 +144,14 @@ class _DealsJob:
             call.absorb(run.report, prefix=f"chunk[{i}]:" if len(self.runs) > 1 else "")
         if final is not None:
             dump = final.model_dump(mode="json")
-            call.evidence, _ = verify(dump, _ARTICLE_SCHEMA, self.text, fold_text(self.text))
+            call.evidence, _ = verify(
+                dump, model_schema(ArticleDeals), self.text, fold_text(self.text)
+            )
         if report is not None:
             report.calls.append(call)
 
     def abandon(self, report: Report | None) -> None:
         self._record(None, report)
-
-
-_ARTICLE_SCHEMA = ArticleDeals.model_json_schema()
 
 
 def extract_deals(

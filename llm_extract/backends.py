@@ -229,8 +229,17 @@ class OpenAIBackend:
         where = self.settings.base_url or "api.openai.com"
         detail = scrub(str(exc), self.settings.api_key)[:500]
         return BackendError(
-            f"{kind} from {where} after {sent} request(s): {detail}", status=status, attempts=sent
+            f"{kind} from {where} after {sent} request(s): {detail}",
+            status=status,
+            attempts=sent,
+            transient=_transient(exc),
+            retry_after=_retry_after(exc),
         )
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients (the async one needs its event loop running)."""
+        self._client.close()
+        await self._aclient.close()
 
 
 def _append(message: Message, note: str) -> Message:

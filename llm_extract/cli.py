@@ -252,3 +252,130 @@ def convert(
     except (OSError, ValueError) as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     _err.print(f"{len(docs)} documents written to {out}", markup=False)
+
+
+@app.command("batch")
+def batch_(
+    source: Annotated[Path, typer.Argument(help="Input JSONL: one {id, text} object per line.")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Output JSONL; appended to, a re-run resumes it.")
+    ],
+    concurrency: Annotated[int, typer.Option(min=1, help="Documents in flight at once.")] = 8,
+    id_field: Annotated[str, typer.Option("--id-field", help="Field holding the id.")] = "id",
+    text_field: Annotated[
+        str, typer.Option("--text-field", help="Field holding the article text.")
+    ] = "text",
+    model: Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")
+    ] = None,
+    spans: Annotated[
+        bool | None,
+        typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
+    ] = None,
+    compact: Annotated[
+        bool | None,
+        typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
+    ] = None,
+    reasks: Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per request.")] = None,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Also re-run ids whose latest record is an error; keep one record per id.",
+        ),
+    ] = False,
+    max_tokens_total: Annotated[
+        int | None,
+        typer.Option("--max-tokens-total", help="Start no new document past this many tokens."),
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Start no new document past this many USD.")
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache", help="Response cache (default ~/.cache/llm_extract/responses.sqlite3)."
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="No response cache.")] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help='JSON {model: {"prompt_per_1k": x, "completion_per_1k": y}} over the defaults.',
+        ),
+    ] = None,
+) -> None:
+    """Extract the deals of every article in a JSONL file, resumably, into a JSONL file.
+
+    Exit codes: 0 every document ok; 1 some failed or a budget stopped the run;
+    2 bad input or settings. Input problems go to stderr with their line numbers.
+    """
+    import contextlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .batch import BatchSummary, run_batch
+    from .cache import default_cache_path
+
+    if cache is not None and no_cache:
+        _fail(EXIT_BAD_INPUT, "give --cache PATH or --no-cache, not both")
+    table: dict[str, dict[str, float]] | None = None
+    try:
+        settings = Settings.resolve(
+            model=model, base_url=base_url, spans=spans, compact=compact, reasks=reasks,
+            timeout=timeout,
+        )  # fmt: skip
+        if prices is not None:
+            raw = json.loads(prices.read_text(encoding="utf-8"))
+            keys = ("prompt_per_1k", "completion_per_1k")
+            table = {str(m): {k: float(row[k]) for k in keys} for m, row in raw.items()}
+            if any(v < 0 for row in table.values() for v in row.values()):
+                raise ValueError("negative price")
+    except ConfigurationError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"cannot read {prices}: {exc.strerror or exc}")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        _fail(
+            EXIT_BAD_INPUT,
+            f'{prices}: expected {{"model": {{"prompt_per_1k": x, "completion_per_1k": y}}}} '
+            f"with non-negative numbers ({type(exc).__name__}: {exc})",
+        )
+    cache_path = None if no_cache else (cache or default_cache_path())
+    progress = Progress(
+        TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
+        console=_err, disable=not _err.is_terminal,
+    )  # fmt: skip
+    task = progress.add_task("batch", total=None, stats="")
+
+    def on_progress(s: BatchSummary) -> None:
+        done = s.ok + s.errors
+        rate = done / s.seconds if s.seconds > 0 else 0.0
+        stats = f"{rate:.1f} docs/s · {s.tokens} tokens · {s.errors} errors"
+        progress.update(task, total=s.total, completed=done, stats=stats)
+
+    try:
+        with progress if _err.is_terminal else contextlib.nullcontext():
+            summary = run_batch(
+                source, out, id_field=id_field, text_field=text_field, concurrency=concurrency,
+                settings=settings, retry_failed=retry_failed, max_tokens_total=max_tokens_total,
+                max_cost=max_cost, prices=table, cache_path=cache_path, on_progress=on_progress,
+                log=lambda message: _err.print(message, markup=False),
+            )  # fmt: skip
+    except (InputError, ConfigurationError) as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"{exc.filename or out}: {exc.strerror or exc}")
+    except LLMExtractError as exc:
+        _fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
+    if cache_path is not None:
+        _err.print(f"cache: {summary.cache_hits} hit(s) in {cache_path}", markup=False)
+    if summary.rate_limited:
+        _err.print(f"rate limited {summary.rate_limited} time(s)", markup=False)
+    _err.print(summary.line(), markup=False)
+    if summary.errors or summary.stopped:
+        raise typer.Exit(EXIT_FAILED)

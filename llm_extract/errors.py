@@ -36,13 +36,25 @@ class BackendError(LLMExtractError):
     """The model server failed at the transport level after all retries.
 
     ``status`` is the last HTTP status (None for timeouts and dropped
-    connections); ``attempts`` counts requests sent.
+    connections); ``attempts`` counts requests sent; ``transient`` says whether
+    trying again later may work (429, 5xx, timeouts, dropped connections), and
+    ``retry_after`` is the server's hint in seconds, if it gave one.
     """
 
-    def __init__(self, message: str, *, status: int | None, attempts: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        attempts: int,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.attempts = attempts
+        self.transient = transient
+        self.retry_after = retry_after
 
 
 @dataclass

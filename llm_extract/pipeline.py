@@ -30,7 +30,14 @@ from .errors import (
 )
 from .grounding import Dropped, Evidence, candidate_spans, dotted, fold_text, settle, verify
 from .parsing import ParseFailure, parse_json
-from .prompts import PromptSpec, build_messages, prompt_version, reask_messages, request_schema
+from .prompts import (
+    PromptSpec,
+    build_messages,
+    model_schema,
+    prompt_version,
+    reask_messages,
+    request_schema,
+)
 from .settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
@@ -119,7 +126,7 @@ class Run(Generic[T]):
         self.history: list[AttemptRecord] = []
         self.grounding_reasked = False
         self._folded = fold_text(text)
-        self._raw_schema = model.model_json_schema()
+        self._raw_schema = model_schema(model)
 
     def request(self) -> ChatRequest:
         return ChatRequest(

@@ -115,8 +115,26 @@ def custom_prompt(prompt: str | os.PathLike[str]) -> PromptSpec:
     return PromptSpec(f"custom:{path.name}", str(path.resolve()))
 
 
+@lru_cache(maxsize=64)
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, generated once per model: treat it as read-only."""
+    return model.model_json_schema()
+
+
+def _stamp(spec: PromptSpec) -> tuple[int, ...]:
+    """Modification times of the spec's files, so cached renderings notice edits."""
+    names = [spec.system, "article.user.j2", "reask.user.j2", *filter(None, [spec.examples])]
+    paths = [Path(n) if os.sep in n else prompt_dir() / n for n in names]
+    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+
+
 def prompt_version(spec: PromptSpec, model: type[BaseModel]) -> str:
     """``name@hash`` of the templates, examples and the model's schema."""
+    return _prompt_version(spec, model, _stamp(spec))
+
+
+@lru_cache(maxsize=64)
+def _prompt_version(spec: PromptSpec, model: type[BaseModel], stamp: tuple[int, ...]) -> str:
     digest = hashlib.sha256()
     for part in spec.sources():
         digest.update(part.encode())
@@ -126,7 +144,7 @@ def prompt_version(spec: PromptSpec, model: type[BaseModel]) -> str:
 
 def request_schema(model: type[BaseModel], candidates: Candidates | None) -> dict[str, Any]:
     """The JSON schema sent with the request (see the module docstring)."""
-    raw = model.model_json_schema()
+    raw = dict(model_schema(model))
     defs = raw.pop("$defs", {})
     used: dict[str, list[str]] = {}
     shaped = _shape(raw, defs, candidates, None, used)
@@ -250,6 +268,19 @@ def build_messages(
     spec: PromptSpec, model: type[BaseModel], text: str, *, spans: bool
 ) -> list[Message]:
     """System brief, worked examples as earlier turns, then the article."""
+    article = _template("article.user.j2")
+    prefix = _prefix(spec, model, spans, _stamp(spec))
+    return [
+        *(dict(m) for m in prefix),
+        {"role": "user", "content": article.render(text=_defuse(text))},
+    ]
+
+
+@lru_cache(maxsize=64)
+def _prefix(
+    spec: PromptSpec, model: type[BaseModel], spans: bool, stamp: tuple[int, ...]
+) -> tuple[Message, ...]:
+    """The turns before the article; they depend only on the spec, model and spans."""
     guide = field_guide(request_schema(model, None))
     system = spec.system_template().render(
         field_guide=guide, schema_name=model.__name__, spans=spans
@@ -263,8 +294,7 @@ def build_messages(
         messages.append(
             {"role": "assistant", "content": _example_answer(model, example["answer"], spans)}
         )
-    messages.append({"role": "user", "content": article.render(text=_defuse(text))})
-    return messages
+    return tuple(messages)
 
 
 _TAG = re.compile(r"<(/?)(article)", re.IGNORECASE)
