@@ -49,6 +49,33 @@ def test_replayed_eval_holds_its_baseline(case: str) -> None:
     assert out.strip().splitlines()[-1] == f"micro_f1={expected:.4f}"
 
 
+def test_replayed_sentivent_subset_holds_its_baseline(tmp_path: Path) -> None:
+    """SENTiVENT is converted at run time (its text stays in the shared corpus)."""
+    corpus_file("sentivent/docs.jsonl")
+    gold = tmp_path / "sentivent.jsonl"
+    result = CliRunner().invoke(
+        app, ["convert", "sentivent", "-o", str(gold), "--corpus-root", str(CORPUS)]
+    )
+    assert result.exit_code == 0, result.output
+    baseline = BASELINES / f"{MODEL}.sentivent15.json"
+    recording = ROOT / "evals" / "recordings" / f"{MODEL}.sentivent.jsonl"
+    code, out = _eval(
+        [
+            str(gold),
+            "--limit",
+            "15",
+            "--replay",
+            "--recording",
+            str(recording),
+            "--against",
+            str(baseline),
+        ]  # fmt: skip
+    )
+    assert code == 0, out
+    expected = json.loads(baseline.read_text())["micro"]["f1"]
+    assert out.strip().splitlines()[-1] == f"micro_f1={expected:.4f}"
+
+
 def test_gate_fails_and_names_the_regression(tmp_path: Path) -> None:
     corpus_file("seed/oneplus-optiemus.txt")
     baseline = json.loads((BASELINES / f"{MODEL}.seed.json").read_text())
