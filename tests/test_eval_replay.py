@@ -59,18 +59,8 @@ def test_replayed_sentivent_subset_holds_its_baseline(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     baseline = BASELINES / f"{MODEL}.sentivent15.json"
     recording = ROOT / "evals" / "recordings" / f"{MODEL}.sentivent.jsonl"
-    code, out = _eval(
-        [
-            str(gold),
-            "--limit",
-            "15",
-            "--replay",
-            "--recording",
-            str(recording),
-            "--against",
-            str(baseline),
-        ]  # fmt: skip
-    )
+    args = [str(gold), "--limit", "15", "--replay", "--recording", str(recording)]
+    code, out = _eval([*args, "--against", str(baseline)])
     assert code == 0, out
     expected = json.loads(baseline.read_text())["micro"]["f1"]
     assert out.strip().splitlines()[-1] == f"micro_f1={expected:.4f}"
