@@ -125,14 +125,21 @@ class Settings:
         for name, value in from_env.items():
             if value and name not in values:
                 values[name] = value
-        timeout = env.get("LLM_EXTRACT_TIMEOUT")
-        if timeout and "timeout" not in values:
-            try:
-                values["timeout"] = float(timeout)
-            except ValueError:
-                raise ConfigurationError(
-                    f"LLM_EXTRACT_TIMEOUT must be a number of seconds, not {timeout!r}"
-                ) from None
+        numbers: dict[str, type[float] | type[int]] = {
+            "timeout": float,
+            "transport_retries": int,
+            "reasks": int,
+            "max_tokens": int,
+        }
+        for name, kind in numbers.items():
+            raw = env.get(f"LLM_EXTRACT_{name.upper()}")
+            if raw and name not in values:
+                try:
+                    values[name] = kind(raw)
+                except ValueError:
+                    raise ConfigurationError(
+                        f"LLM_EXTRACT_{name.upper()} must be a {kind.__name__}, not {raw!r}"
+                    ) from None
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:

@@ -200,3 +200,11 @@ def test_with_replaces_and_revalidates() -> None:
     assert s.reasks == 2  # frozen: the original is unchanged
     with pytest.raises(ConfigurationError):
         s.with_(reasks=-1)
+
+
+def test_retry_budgets_come_from_the_environment_below_explicit_arguments() -> None:
+    env = {"LLM_EXTRACT_TRANSPORT_RETRIES": "0", "LLM_EXTRACT_REASKS": "5"}
+    s = Settings.resolve(env=env, reasks=1)
+    assert (s.transport_retries, s.reasks) == (0, 1)
+    with pytest.raises(ConfigurationError, match="LLM_EXTRACT_MAX_TOKENS"):
+        Settings.resolve(env={"LLM_EXTRACT_MAX_TOKENS": "lots"})

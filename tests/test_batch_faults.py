@@ -1,0 +1,56 @@
+"""Batch under faults: random server errors and a kill -9, and still exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fake_server import completion, fake_server, hang, server_error
+from tests.test_batch import ANSWER, ROOT, articles, records, write_jsonl
+
+
+def test_ten_percent_failures_and_kill_9_leave_every_id_exactly_once(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    ok = hang(0.1, then=completion(ANSWER))
+    script = [server_error(500) if rng.random() < 0.1 else ok for _ in range(80)]
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(40))
+    out = tmp_path / "out.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_EXTRACT_"))}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "xdg"), PYTHONPATH=str(ROOT))
+    with fake_server(script) as srv:
+        cmd = [
+            sys.executable, "-c", "from llm_extract.cli import app; app()", "batch", str(inp),
+            "-o", str(out), "--base-url", srv.base_url, "--model", "m", "--compact",
+            "--no-spans", "--timeout", "10", "--concurrency", "4", "--reasks", "0", "--no-cache",
+        ]  # fmt: skip
+        env["LLM_EXTRACT_TRANSPORT_RETRIES"] = "0"
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 30
+            while not out.exists() or out.read_bytes().count(b"\n") < 8:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "no progress within 30 s"
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+        assert out.read_bytes().count(b"\n") < 40, "killed before the end"
+        rerun = subprocess.run(cmd, env=env, capture_output=True, timeout=90)
+    assert rerun.returncode in (0, 1), rerun.stderr.decode()
+    rows = records(out)
+    ids = [r["id"] for r in rows]
+    assert sorted(ids) == sorted(a["id"] for a in articles(40)), "every id exactly once"
+    statuses = [r["status"] for r in rows]
+    assert set(statuses) == {"ok", "error"}, "some calls failed and were recorded as failures"
+    for row in rows:
+        if row["status"] == "error":
+            assert row["error"]["type"] and row["error"]["message"]
+    assert all(line.endswith("}") for line in out.read_text().splitlines())
+    json.loads(out.read_text().splitlines()[-1])
