@@ -59,18 +59,25 @@ def load(path: Path) -> dict[str, Completion]:
 
 
 class RecordingBackend:
-    """Passes requests to ``inner`` and appends every answer to ``path``."""
+    """Answers from the recording when it can, else asks ``inner`` and appends.
+
+    So a recording run that was stopped resumes where it left off: answers
+    already recorded are not asked for again.
+    """
 
     def __init__(self, inner: Backend, path: Path) -> None:
         self.inner = inner
         self.model = inner.model
         self.path = path
-        self._known = set(load(path))
+        self._known = load(path)
+
+    def _recorded(self, request: ChatRequest) -> Completion | None:
+        return self._known.get(request_hash(self.model, request))
 
     def _keep(self, request: ChatRequest, completion: Completion) -> Completion:
         key = request_hash(self.model, request)
         if key not in self._known:
-            self._known.add(key)
+            self._known[key] = completion
             self.path.parent.mkdir(parents=True, exist_ok=True)
             row: dict[str, Any] = {"request_sha256": key, "completion": asdict(completion)}
             with self.path.open("a", encoding="utf-8") as f:
@@ -80,10 +87,12 @@ class RecordingBackend:
         return completion
 
     def complete(self, request: ChatRequest) -> Completion:
-        return self._keep(request, self.inner.complete(request))
+        recorded = self._recorded(request)
+        return recorded or self._keep(request, self.inner.complete(request))
 
     async def acomplete(self, request: ChatRequest) -> Completion:
-        return self._keep(request, await self.inner.acomplete(request))
+        recorded = self._recorded(request)
+        return recorded or self._keep(request, await self.inner.acomplete(request))
 
 
 class ReplayBackend:

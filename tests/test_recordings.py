@@ -61,3 +61,12 @@ async def test_async_record_and_replay(tmp_path: Path) -> None:
         ARTICLE, settings=SETTINGS, backend=ReplayBackend(path, "fake-model")
     )
     assert first == second
+
+
+def test_a_stopped_recording_resumes_without_asking_again(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    extract_deals(ARTICLE, settings=SETTINGS, backend=RecordingBackend(ScriptedBackend(GOOD), path))
+    again = ScriptedBackend()  # any call to it fails the test
+    extract_deals(ARTICLE, settings=SETTINGS, backend=RecordingBackend(again, path))
+    assert again.requests == []
+    assert path.read_text(encoding="utf-8").count("\n") == 1
