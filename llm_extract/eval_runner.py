@@ -193,6 +193,16 @@ def _day(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _baseline(data: dict[str, Any]) -> dict[str, Any]:
+    """Scores without the per-document diffs: those quote gold and predicted
+    values, which for research-licensed corpora must not be committed."""
+    docs = {
+        doc_id: {k: v for k, v in doc.items() if k != "differences"}
+        for doc_id, doc in data.get("documents", {}).items()
+    }
+    return {**data, "documents": docs}
+
+
 def run(args: EvalArgs, err: Console) -> int:
     """The eval command. Returns the exit code: 0, 1 on regression, 2 on bad input."""
     if args.fmt not in ("deals", "utah"):
@@ -243,7 +253,7 @@ def run(args: EvalArgs, err: Console) -> int:
         }
     if args.save_baseline:
         args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
-        args.save_baseline.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        args.save_baseline.write_text(json.dumps(_baseline(data), indent=1, sort_keys=True) + "\n")
     if args.html:
         args.html.write_text(render_html(data, f"eval: {args.gold.name}"), encoding="utf-8")
     out = Console(highlight=False, soft_wrap=True)

