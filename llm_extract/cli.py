@@ -32,6 +32,19 @@ app = typer.Typer(
 )
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+ModelOpt = Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
+SpansOpt = Annotated[
+    bool | None,
+    typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
+]
+CompactOpt = Annotated[
+    bool | None,
+    typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
+]
+ReasksOpt = Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")]
+TimeoutOpt = Annotated[float | None, typer.Option(help="Seconds per request.")]
+
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -95,22 +108,14 @@ def deal(
     all_deals: Annotated[
         bool, typer.Option("--all", help="Every deal and company, not only the main deal.")
     ] = False,
-    model: Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")
-    ] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="One compact JSON object with the result and its report."),
     ] = False,
-    spans: Annotated[
-        bool | None,
-        typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
-    ] = None,
-    compact: Annotated[
-        bool | None,
-        typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
-    ] = None,
+    spans: SpansOpt = None,
+    compact: CompactOpt = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write a review page to this file.")
     ] = None,
@@ -121,8 +126,8 @@ def deal(
     ungrounded: Annotated[
         str | None, typer.Option(help="drop (default) or flag values not found in the text.")
     ] = None,
-    reasks: Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per request.")] = None,
+    reasks: ReasksOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Extract the main deal (or --all deals) from an article and print JSON."""
     try:
@@ -265,20 +270,12 @@ def batch_(
     text_field: Annotated[
         str, typer.Option("--text-field", help="Field holding the article text.")
     ] = "text",
-    model: Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")
-    ] = None,
-    spans: Annotated[
-        bool | None,
-        typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
-    ] = None,
-    compact: Annotated[
-        bool | None,
-        typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
-    ] = None,
-    reasks: Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per request.")] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    spans: SpansOpt = None,
+    compact: CompactOpt = None,
+    reasks: ReasksOpt = None,
+    timeout: TimeoutOpt = None,
     retry_failed: Annotated[
         bool,
         typer.Option(
