@@ -5,8 +5,9 @@ acceptable alternative after whitespace normalisation; micro-averaged.
     python bench/utah_slots.py [N] [--spans/--no-spans]
 
 Reads ../shared/corpus/utah_acquisitions/dev.jsonl at run time (not copied).
-This is a quick check until the eval command lands; it prints one line per
-setting with micro P/R/F1 and seconds per story.
+A quick four-slot check (the slots the CEO's first measurement used); for
+the full seven-slot benchmark use ``llm-extract eval --format utah``. It
+prints one line with micro P/R/F1, seconds and tokens per story.
 """
 
 from __future__ import annotations
