@@ -115,6 +115,22 @@ def test_failures_are_recorded_and_retry_failed_reruns_only_them(tmp_path: Path)
     assert {r["status"] for r in final} == {"ok"}
 
 
+def kill_9_after(cmd: list[str], env: dict[str, str], out: Path, *, lines: int, log: Path) -> None:
+    """Start the batch CLI and SIGKILL it once ``out`` holds ``lines`` lines (30 s at most)."""
+    with log.open("wb") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            deadline = time.monotonic() + 30
+            while not out.exists() or out.read_bytes().count(b"\n") < lines:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "no progress within 30 s"
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def test_kill_9_mid_run_then_rerun_completes_each_id_once(tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", articles())
     out = tmp_path / "out.jsonl"
@@ -127,18 +143,7 @@ def test_kill_9_mid_run_then_rerun_completes_each_id_once(tmp_path: Path) -> Non
             "--no-spans", "--timeout", "10", "--concurrency", "3",
             "--cache", str(tmp_path / "cache.sqlite3"),
         ]  # fmt: skip
-        with (tmp_path / "err1.txt").open("wb") as err:
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                deadline = time.monotonic() + 30
-                while not out.exists() or out.read_bytes().count(b"\n") < 5:
-                    assert proc.poll() is None, (tmp_path / "err1.txt").read_text()
-                    assert time.monotonic() < deadline, "no progress within 30 s"
-                    time.sleep(0.02)
-                os.kill(proc.pid, signal.SIGKILL)
-            finally:
-                proc.kill()
-                proc.wait(timeout=10)
+        kill_9_after(cmd, env, out, lines=5, log=tmp_path / "err1.txt")
         written = out.read_bytes().count(b"\n")
         assert 5 <= written < 30
         with out.open("ab") as f:  # what a kill during a write would leave

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.fake_server import completion, fake_server, hang, server_error
-from tests.test_batch import ANSWER, ROOT, articles, records, write_jsonl
+from tests.test_batch import ANSWER, ROOT, articles, kill_9_after, records, write_jsonl
 
 
 def test_ten_percent_failures_and_kill_9_leave_every_id_exactly_once(tmp_path: Path) -> None:
@@ -30,17 +28,7 @@ def test_ten_percent_failures_and_kill_9_leave_every_id_exactly_once(tmp_path: P
             "--no-spans", "--timeout", "10", "--concurrency", "4", "--reasks", "0", "--no-cache",
         ]  # fmt: skip
         env["LLM_EXTRACT_TRANSPORT_RETRIES"] = "0"
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while not out.exists() or out.read_bytes().count(b"\n") < 8:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "no progress within 30 s"
-                time.sleep(0.02)
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.kill()
-            proc.wait(timeout=10)
+        kill_9_after(cmd, env, out, lines=8, log=tmp_path / "err1.txt")
         assert out.read_bytes().count(b"\n") < 40, "killed before the end"
         rerun = subprocess.run(cmd, env=env, capture_output=True, timeout=90)
     assert rerun.returncode in (0, 1), rerun.stderr.decode()

@@ -21,20 +21,8 @@ from llm_extract.errors import ConfigurationError  # noqa: E402
 from llm_extract.schemas import ArticleDeals  # noqa: E402
 
 from .fake_server import completion, fake_server, server_error  # noqa: E402
+from .test_batch import ANSWER  # noqa: E402
 
-ANSWER = json.dumps(
-    {
-        "buyer": "Acme Holdings",
-        "target": "Beta Tools",
-        "seller": None,
-        "amount": "5 mln dlrs",
-        "status": "agreed",
-        "business": None,
-        "location": None,
-        "trigger": "agreed to acquire",
-        "deal_type": "acquisition",
-    }
-)
 N = 20
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
 
