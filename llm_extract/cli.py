@@ -240,14 +240,14 @@ def convert(
     The output embeds research-licensed article text: write it outside the
     repository.
     """
-    from . import goldsets
+    from . import converters, goldsets
 
     sources = {
-        "utah": lambda: goldsets.from_utah(corpus_root / "utah_acquisitions/dev.jsonl"),
-        "sentivent": lambda: goldsets.from_sentivent(
+        "utah": lambda: converters.from_utah(corpus_root / "utah_acquisitions/dev.jsonl"),
+        "sentivent": lambda: converters.from_sentivent(
             corpus_root / "sentivent/docs.jsonl", corpus_root / "sentivent/deal_events.jsonl"
         ),
-        "fire": lambda: goldsets.from_fire(corpus_root / "fire/deal_subset_dev.jsonl"),
+        "fire": lambda: converters.from_fire(corpus_root / "fire/deal_subset_dev.jsonl"),
     }
     if corpus not in sources:
         _fail(EXIT_BAD_INPUT, f"corpus must be one of {', '.join(sources)}, not {corpus!r}")

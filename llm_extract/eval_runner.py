@@ -22,8 +22,9 @@ from rich.table import Table
 
 from .api import _backend_for, extract_deals
 from .backends import Backend
+from .baselines import compare
 from .errors import LLMExtractError
-from .evals import compare, deals_to_utah_slots, score_docs, score_utah
+from .evals import deals_to_utah_slots, score_docs, score_utah
 from .goldsets import load_gold, resolve_text
 from .pipeline import Report
 from .recordings import RecordingBackend, ReplayBackend

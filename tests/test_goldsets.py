@@ -1,4 +1,4 @@
-"""Tests for llm_extract.goldsets: the gold JSONL format, text refs, converters, seed gold.
+"""Tests for llm_extract.goldsets: the gold JSONL format, text refs, seed gold.
 
 Corpus tests read ``<repo>/../shared/corpus`` at run time and skip when it is
 missing; no corpus text is ever written into the repository (the last test
@@ -20,10 +20,9 @@ from llm_extract import goldsets as gs
 from llm_extract.goldsets import GoldDeal, GoldDoc, GoldFormatError, GoldParty, alternatives
 from llm_extract.schemas import DealType, Role
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+from .conftest import CORPUS, ROOT, corpus_file
+
 SEED_GOLD = ROOT / "evals" / "gold" / "seed.jsonl"
-FIRE = "fire/deal_subset_dev.jsonl"
 SHA_A = hashlib.sha256(b"Acme Corp agreed to buy Widget Ltd.").hexdigest()
 
 
@@ -34,13 +33,6 @@ def sha(text: str) -> str:
 def ref_doc(path: str, digest: str, doc_id: str = "r", deals: Any = ()) -> GoldDoc:
     ref = {"path": path, "sha256": digest}
     return GoldDoc.model_validate({"id": doc_id, "text_ref": ref, "deals": list(deals)})
-
-
-def corpus_file(rel: str) -> Path:
-    path = CORPUS / rel
-    if not path.exists():
-        pytest.skip(f"corpus file {rel} not available")
-    return path
 
 
 def norm(text: str) -> str:
@@ -199,60 +191,6 @@ def test_seed_gold_loads_resolves_and_quotes_only_the_article() -> None:
     assert max(len(s.split()) for s in strings) <= 8  # short spans only, never sentences
 
 
-# -- converters on the real corpus ------------------------------------------------
-
-
-def test_from_utah_keeps_every_slot_exactly() -> None:
-    path = corpus_file("utah_acquisitions/dev.jsonl")
-    docs = gs.from_utah(path)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert len(docs) == len(rows) == 398
-    for doc, row in zip(docs, rows, strict=True):
-        assert doc.id == f"utah-{row['id']}" and doc.text == row["text"]
-        assert doc.slots == {k: row[k] for k in doc.slots or {}} and len(doc.slots or {}) == 7
-        [deal] = doc.deals
-        assert deal.names_with(Role.ACQUIRER) == row["purchaser"]
-        assert deal.names_with(Role.TARGET) == row["acquired"]
-        assert deal.names_with(Role.SELLER) == row["seller"]
-        assert deal.amount == (row["dlramt"][0] if row["dlramt"] else None)
-    by_id = {d.id: d for d in docs}
-    assert by_id["utah-10371"].deals[0].amount == ["1.2 billion Belgian francs"]
-
-
-def test_from_sentivent_gives_deal_docs_with_valid_types() -> None:
-    docs = gs.from_sentivent(
-        corpus_file("sentivent/docs.jsonl"), corpus_file("sentivent/deal_events.jsonl")
-    )
-    assert docs and len({d.id for d in docs}) == len(docs)
-    allowed = {DealType.ACQUISITION, DealType.PARTNERSHIP, DealType.INVESTMENT}
-    allowed |= {DealType.JOINT_VENTURE, DealType.LICENSING}
-    for doc in docs:
-        assert doc.deals and doc.text
-        for deal in doc.deals:
-            assert set(deal.deal_types()) <= allowed
-            for party in deal.parties or []:
-                assert all(name in doc.text for name in alternatives(party.name))
-    parties = [p for d in docs for deal in d.deals for p in deal.parties or []]
-    assert any(" 's" in n for p in parties for n in alternatives(p.name))  # tokenised text kept
-
-
-def test_from_fire_maps_buy_sell_and_merge() -> None:
-    docs = gs.from_fire(corpus_file(FIRE))
-    assert docs
-    for doc in docs:
-        for deal in doc.deals:
-            names = [alternatives(p.name)[0] for p in deal.parties or []]
-            assert names and all(name in (doc.text or "") for name in names)
-    [softbank] = [d for d in docs if (d.text or "").startswith("SoftBank bought COMDEX")]
-    [deal] = softbank.deals
-    assert deal.deal_type is DealType.ACQUISITION
-    assert deal.names_with(Role.ACQUIRER) == [["SoftBank"]]
-    assert deal.names_with(Role.TARGET) == [["COMDEX"]]
-    assert deal.names_with(Role.SELLER) == [["The Interface Group"]]
-    mergers = [deal for d in docs for deal in d.deals if deal.deal_type is DealType.MERGER]
-    assert mergers and all(len(m.names_with(Role.PARTNER)) == 2 for m in mergers)
-
-
 # -- licensing guard ------------------------------------------------------------
 
 
@@ -264,7 +202,8 @@ def word_runs(text: str, n: int = 12) -> set[tuple[str, ...]]:
 def test_nothing_under_evals_repeats_corpus_text() -> None:
     seed = corpus_file("seed/oneplus-optiemus.txt")
     texts = [seed.read_text(encoding="utf-8")]
-    for rel in ("utah_acquisitions/dev.jsonl", "sentivent/docs.jsonl", FIRE):
+    sources = ("utah_acquisitions/dev.jsonl", "sentivent/docs.jsonl", "fire/deal_subset_dev.jsonl")
+    for rel in sources:
         if (CORPUS / rel).exists():
             lines = (CORPUS / rel).read_text(encoding="utf-8").splitlines()
             texts += [json.loads(line)["text"] for line in lines if line.strip()]

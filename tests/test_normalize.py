@@ -1,4 +1,4 @@
-"""Tests for llm_extract.normalize: money, dates, counts, countries, company names."""
+"""Tests for llm_extract.normalize: money, dates, counts, countries, whole results."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from llm_extract.normalize import (
     MoneyValue,
     country_code,
-    group_company_names,
     normalize_article,
     parse_count,
     parse_date,
     parse_money,
 )
 from llm_extract.schemas import ArticleDeals, Company, Deal, DealType, Money, Party, Quantity, Role
+
+from .test_company_names import POOL
 
 PUBLISHED = dt.date(2024, 5, 15)  # a Wednesday
 ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -189,51 +190,6 @@ def test_country_code_unknown(text: str) -> None:
 def test_country_code_is_case_insensitive(name: str, flips: list[bool]) -> None:
     variant = "".join(c.swapcase() if f else c for c, f in zip(name, flips, strict=False))
     assert country_code(variant) == country_code(name) == COUNTRIES.get(name, country_code(name))
-
-
-KESTREL = ["Kestrel Foods Inc", "Kestrel", "kestrel  foods", "Kestrel's", "The Kestrel Foods Co."]
-
-
-@pytest.mark.parametrize(
-    ("names", "groups"),
-    [
-        (["Zentara", "Zentara Electronics", "Zentara Group"],
-         [["Zentara Electronics", "Zentara"], ["Zentara Group"]]),
-        (["Zentara Group", "Zentara", "Zentara Electronics"],
-         [["Zentara Group"], ["Zentara Electronics", "Zentara"]]),
-        (KESTREL, [KESTREL]),
-        (["Brava", "Brava Group"], [["Brava Group", "Brava"]]),
-        (["Pellam Motors", "Pellam Steel", "Pellam", "Pellam Motors Ltd"],
-         [["Pellam Motors Ltd", "Pellam Motors"], ["Pellam Steel"], ["Pellam"]]),
-        (["Orsa Holdings", "Orsa Group", "Orsa"], [["Orsa Holdings"], ["Orsa Group"], ["Orsa"]]),
-        (["Norvik Energy GmbH", "NORVIK ENERGY GMBH", " "], [["Norvik Energy GmbH"]]),
-        (["Lumo AG", "Lumo SpA"], [["Lumo SpA", "Lumo AG"]]),
-    ],
-)  # fmt: skip
-def test_group_company_names(names: list[str], groups: list[list[str]]) -> None:
-    assert group_company_names(names) == groups
-
-
-POOL = ["Zentara", "Zentara Electronics", "Zentara Group", "zentara electronics ltd",
-        "Kestrel", "Kestrel Foods Inc", "Kestrel's", "The Kestrel Foods Co.", "Orsa Holdings",
-        "Pellam Motors", "Pellam Steel", "Pellam", "Norvik Energy", "Norvik"]  # fmt: skip
-NAMES = st.lists(st.one_of(st.sampled_from(POOL), st.text(max_size=12)), max_size=12)
-
-
-@FAST
-@given(NAMES)
-def test_group_company_names_partitions_the_names(names: list[str]) -> None:
-    flat = [n for group in group_company_names(names) for n in group]
-    assert len({fold(n) for n in flat}) == len(flat)
-    assert {fold(n) for n in flat} == {fold(n) for n in names if n.strip()}
-    assert all(n in {m.strip() for m in names} for n in flat)
-
-
-@FAST
-@given(NAMES)
-def test_group_company_names_is_idempotent(names: list[str]) -> None:
-    groups = group_company_names(names)
-    assert group_company_names([n for group in groups for n in group]) == groups
 
 
 def article() -> ArticleDeals:

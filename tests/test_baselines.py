@@ -1,0 +1,26 @@
+"""Tests for llm_extract.baselines: the regression gate against a committed baseline."""
+
+from __future__ import annotations
+
+import json
+
+from llm_extract.baselines import compare
+from llm_extract.evals import UTAH_SLOTS, score_utah
+
+from .test_evals import UTAH_GOLD
+
+
+def test_compare_flags_drops_beyond_tolerance_and_names_documents() -> None:
+    gold = [UTAH_GOLD, UTAH_GOLD | {"id": "102"}]
+    perfect = [{"id": r["id"]} | {s: [[f[0]] for f in r[s]] for s in UTAH_SLOTS} for r in gold]
+    baseline = score_utah(gold, perfect).to_dict()
+    worse = [perfect[0], perfect[1] | {"dlramt": [["15 mln dlrs"]]}]
+    assert score_utah(gold, worse).worst_docs(1)[0].doc_id == "102"
+    current = json.loads(json.dumps(score_utah(gold, worse).to_dict()))
+    lines = compare(current, baseline, tolerance=0.1)
+    assert any(line.startswith("dlramt: F1 1.000 -> 0.500") for line in lines)
+    assert any("doc 102" in line and "dlramt" in line and "worse" in line for line in lines)
+    assert not any("doc 101" in line for line in lines)
+    assert not any(line.startswith("micro") for line in lines)  # micro dropped < 0.1
+    assert compare(current, baseline, tolerance=0.6) == []
+    assert compare(baseline, current, tolerance=0.0) == []  # improvements are not regressions
