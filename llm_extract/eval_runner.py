@@ -27,7 +27,7 @@ from .errors import LLMExtractError
 from .evals import deals_to_utah_slots, score_docs, score_utah
 from .goldsets import load_gold, resolve_text
 from .pipeline import Report
-from .recordings import RecordingBackend, ReplayBackend
+from .recordings import RecordingBackend, ReplayBackend, Timing
 from .settings import Settings
 
 UTAH_SLOTS = ("acquired", "acqbus", "acqloc", "dlramt", "purchaser", "seller", "status")
@@ -204,6 +204,40 @@ def _baseline(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "documents": docs}
 
 
+def _cost(report: Report, backend: Backend | None, documents: int) -> dict[str, Any]:
+    """Tokens and model seconds per document, from the recording when there is one.
+
+    A replay takes no model time, so its seconds are the recorded run's. When
+    some answers were recorded without timings, seconds per document is
+    estimated from the timed ones and ``seconds_basis`` says how many those are.
+    """
+    n = max(documents, 1)
+    cost: dict[str, Any] = {
+        "documents": documents,
+        "seconds_per_document": report.latency_s / n,
+        "tokens_per_document": (report.prompt_tokens + report.completion_tokens) / n,
+        "model": report.calls[0].model,
+        "prompt_version": report.calls[0].prompt_version,
+    }
+    timing = getattr(backend, "timing", None)
+    if isinstance(timing, Timing):
+        answers = timing.timed + timing.untimed
+        per_answer = timing.per_answer()
+        cost["seconds_per_document"] = None if per_answer is None else per_answer * answers / n
+        cost["seconds_basis"] = f"{timing.timed} of {answers} answers timed"
+    return cost
+
+
+def _cost_line(cost: dict[str, Any]) -> str:
+    seconds = cost["seconds_per_document"]
+    timed = "seconds unknown" if seconds is None else f"{seconds:.1f} s"
+    basis = f" ({cost['seconds_basis']})" if "seconds_basis" in cost else ""
+    return (
+        f"cost per document over {cost['documents']} document(s): "
+        f"{cost['tokens_per_document']:,.0f} tokens, {timed}{basis}; model {cost['model']}"
+    )
+
+
 def run(args: EvalArgs, err: Console) -> int:
     """The eval command. Returns the exit code: 0, 1 on regression, 2 on bad input."""
     if args.fmt not in ("deals", "utah"):
@@ -215,6 +249,7 @@ def run(args: EvalArgs, err: Console) -> int:
     try:
         gold, texts = _documents(args)
         stale = 0
+        backend: Backend | None = None
         if args.predictions is not None:
             preds = load_jsonl(args.predictions)
             report = Report()
@@ -244,14 +279,7 @@ def run(args: EvalArgs, err: Console) -> int:
                             threshold=args.threshold)  # fmt: skip
     data = scores.to_dict()
     if report.calls:
-        n = max(len(texts), 1)
-        data["cost"] = {
-            "documents": len(texts),
-            "seconds_per_document": report.latency_s / n,
-            "tokens_per_document": (report.prompt_tokens + report.completion_tokens) / n,
-            "model": report.calls[0].model,
-            "prompt_version": report.calls[0].prompt_version,
-        }
+        data["cost"] = _cost(report, backend, len(texts))
     if args.save_baseline:
         args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
         args.save_baseline.write_text(json.dumps(_baseline(data), indent=1, sort_keys=True) + "\n")
@@ -265,6 +293,8 @@ def run(args: EvalArgs, err: Console) -> int:
         for row in scores.table_rows():
             table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
         out.print(table)
+        if cost := data.get("cost"):
+            out.print(_cost_line(cost), markup=False)
     code = 0
     if args.against:
         try:

@@ -4,7 +4,10 @@ A recording is a JSONL file of model answers keyed by the SHA-256 of the
 canonical request (model, messages, schema and sampling parameters). It stores
 the answer and its token counts, never the request itself, so recordings over
 research-licensed articles hold no article text beyond the short spans the
-model answered with.
+model answered with. Each line also keeps how many seconds the live answer
+took (``seconds``), so a replayed eval reports the recorded run's speed
+instead of the replay's; lines recorded before timings existed have none,
+and :class:`Timing` counts them rather than pretend they took no time.
 
 :class:`RecordingBackend` wraps a real backend and appends each answer;
 :class:`ReplayBackend` answers from a recording and raises
@@ -18,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +44,57 @@ def request_hash(model: str, request: ChatRequest) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def load(path: Path) -> dict[str, Completion]:
-    """All answers in a recording; later lines win. Broken lines are an error."""
-    answers: dict[str, Completion] = {}
+@dataclass
+class Timing:
+    """Model seconds behind the answers a recording backend gave, live or recorded."""
+
+    seconds: float = 0.0
+    timed: int = 0
+    untimed: int = 0
+
+    def add(self, seconds: float | None) -> None:
+        if seconds is None:
+            self.untimed += 1
+        else:
+            self.seconds += seconds
+            self.timed += 1
+
+    def per_answer(self) -> float | None:
+        return self.seconds / self.timed if self.timed else None
+
+
+_Answer = tuple[Completion, float | None]
+
+
+def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
+    """All answers in a recording with their seconds; later lines win.
+
+    A broken line is an error, except a last line with no newline: that is an
+    append cut short by a kill, so it is skipped, and with ``mend`` cut off the
+    file so the next append starts on a line of its own.
+    """
+    answers: dict[str, _Answer] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except FileNotFoundError:
         return answers
+    lines = data.decode("utf-8", errors="replace").split("\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            answers[row["request_sha256"]] = Completion(**row["completion"])
+            seconds = row.get("seconds")
+            answers[row["request_sha256"]] = (
+                Completion(**row["completion"]),
+                None if seconds is None else float(seconds),
+            )
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigurationError(f"{path}:{number}: not a recording line: {exc}") from None
+            if number < len(lines):
+                raise ConfigurationError(f"{path}:{number}: not a recording line: {exc}") from None
+            if mend:
+                with path.open("r+b") as handle:
+                    handle.truncate(data.rfind(b"\n") + 1)
     return answers
 
 
@@ -62,24 +102,34 @@ class RecordingBackend:
     """Answers from the recording when it can, else asks ``inner`` and appends.
 
     So a recording run that was stopped resumes where it left off: answers
-    already recorded are not asked for again.
+    already recorded are not asked for again. ``timing`` covers both kinds.
     """
 
     def __init__(self, inner: Backend, path: Path) -> None:
         self.inner = inner
         self.model = inner.model
         self.path = path
-        self._known = load(path)
+        self.timing = Timing()
+        self._known = load(path, mend=True)
 
     def _recorded(self, request: ChatRequest) -> Completion | None:
-        return self._known.get(request_hash(self.model, request))
+        found = self._known.get(request_hash(self.model, request))
+        if found is None:
+            return None
+        self.timing.add(found[1])
+        return found[0]
 
-    def _keep(self, request: ChatRequest, completion: Completion) -> Completion:
+    def _keep(self, request: ChatRequest, completion: Completion, seconds: float) -> Completion:
         key = request_hash(self.model, request)
+        self.timing.add(seconds)
         if key not in self._known:
-            self._known[key] = completion
+            self._known[key] = (completion, seconds)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            row: dict[str, Any] = {"request_sha256": key, "completion": asdict(completion)}
+            row: dict[str, Any] = {
+                "request_sha256": key,
+                "completion": asdict(completion),
+                "seconds": round(seconds, 3),
+            }
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 f.flush()
@@ -88,11 +138,19 @@ class RecordingBackend:
 
     def complete(self, request: ChatRequest) -> Completion:
         recorded = self._recorded(request)
-        return recorded or self._keep(request, self.inner.complete(request))
+        if recorded is not None:
+            return recorded
+        started = time.perf_counter()
+        completion = self.inner.complete(request)
+        return self._keep(request, completion, time.perf_counter() - started)
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         recorded = self._recorded(request)
-        return recorded or self._keep(request, await self.inner.acomplete(request))
+        if recorded is not None:
+            return recorded
+        started = time.perf_counter()
+        completion = await self.inner.acomplete(request)
+        return self._keep(request, completion, time.perf_counter() - started)
 
 
 class ReplayBackend:
@@ -101,6 +159,7 @@ class ReplayBackend:
     def __init__(self, path: Path, model: str) -> None:
         self.path = path
         self.model = model
+        self.timing = Timing()
         self._answers = load(path)
         if not self._answers:
             raise ConfigurationError(f"no recording at {path}: record it first")
@@ -114,7 +173,8 @@ class ReplayBackend:
                 "article changed since it was recorded; re-record with --record",
                 request_hash=key,
             )
-        return found
+        self.timing.add(found[1])
+        return found[0]
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         return self.complete(request)

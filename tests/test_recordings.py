@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 
 from llm_extract import Report, Settings, extract_deals
+from llm_extract.backends import ChatRequest, Completion
 from llm_extract.errors import ConfigurationError
 from llm_extract.recordings import RecordingBackend, ReplayBackend, StaleRecordingError
 
@@ -70,3 +73,45 @@ def test_a_stopped_recording_resumes_without_asking_again(tmp_path: Path) -> Non
     extract_deals(ARTICLE, settings=SETTINGS, backend=RecordingBackend(again, path))
     assert again.requests == []
     assert path.read_text(encoding="utf-8").count("\n") == 1
+
+
+class SlowBackend(ScriptedBackend):
+    def complete(self, request: ChatRequest) -> Completion:
+        time.sleep(0.05)
+        return super().complete(request)
+
+
+def test_replay_reports_the_recorded_seconds_and_counts_untimed_lines(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    live = RecordingBackend(SlowBackend(GOOD), path)
+    extract_deals(ARTICLE, settings=SETTINGS, backend=live)
+    assert live.timing.timed == 1 and live.timing.seconds >= 0.05
+    recorded = json.loads(path.read_text(encoding="utf-8"))["seconds"]
+    assert recorded >= 0.05
+    replay = ReplayBackend(path, "fake-model")
+    extract_deals(ARTICLE, settings=SETTINGS, backend=replay)
+    assert replay.timing.per_answer() == pytest.approx(recorded)
+    resumed = RecordingBackend(ScriptedBackend(), path)  # answers from the file, times too
+    extract_deals(ARTICLE, settings=SETTINGS, backend=resumed)
+    assert resumed.timing.seconds == pytest.approx(recorded)
+    # a line recorded before timings existed: untimed, not "took no time"
+    row = json.loads(path.read_text(encoding="utf-8"))
+    del row["seconds"]
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    old = ReplayBackend(path, "fake-model")
+    extract_deals(ARTICLE, settings=SETTINGS, backend=old)
+    assert (old.timing.timed, old.timing.untimed, old.timing.per_answer()) == (0, 1, None)
+
+
+def test_a_line_cut_short_by_a_kill_is_skipped_and_mended(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    extract_deals(ARTICLE, settings=SETTINGS, backend=RecordingBackend(ScriptedBackend(GOOD), path))
+    whole = path.read_text(encoding="utf-8")
+    path.write_text(whole + whole[:40], encoding="utf-8")  # a second append, torn
+    extract_deals(ARTICLE, settings=SETTINGS, backend=ReplayBackend(path, "fake-model"))
+    assert path.read_text(encoding="utf-8") == whole + whole[:40]  # replay never writes
+    RecordingBackend(ScriptedBackend(), path)
+    assert path.read_text(encoding="utf-8") == whole
+    path.write_text(whole[:40] + "\n" + whole, encoding="utf-8")  # torn, then more: corrupt
+    with pytest.raises(ConfigurationError, match=r"rec\.jsonl:1"):
+        ReplayBackend(path, "fake-model")
