@@ -101,6 +101,9 @@ def _sentivent_deal(doc: dict[str, Any], events: list[dict[str, Any]]) -> GoldDe
 def from_sentivent(docs_path: Path, events_path: Path) -> list[GoldDoc]:
     """SENTiVENT deal events -> one doc (with text) per document that has any.
 
+    Ids are ``sentivent-`` and the corpus key before the headline ("aal01"),
+    so scores and baselines never quote headlines.
+
     deal_events.jsonl selects the events; docs.jsonl gives text, event ids and
     coreference. Events are mention-level, so coreferent events of the same
     deal type are merged into one deal (parties united, each amount mention
@@ -136,7 +139,8 @@ def from_sentivent(docs_path: Path, events_path: Path) -> list[GoldDoc]:
             if deal not in deals:
                 deals.append(deal)
         if deals:
-            out.append(GoldDoc(id=f"sentivent-{doc['doc_id']}", text=doc["text"], deals=deals))
+            key = doc["doc_id"].split("_", 1)[0]  # "aal01": the id without its headline
+            out.append(GoldDoc(id=f"sentivent-{key}", text=doc["text"], deals=deals))
     return out
 
 

@@ -119,11 +119,21 @@ _CSS = (
 )
 
 
+def _unscored(fields: dict[str, Any]) -> list[str]:
+    """Fields with neither gold nor predicted values: nothing to score, so no P/R/F1."""
+    return [k for k, v in fields.items() if not (v.get("tp") or v.get("fp") or v.get("fn"))]
+
+
 def render_html(scores: dict[str, Any], title: str, worst: int = 10) -> str:
     """A self-contained report: per-field F1 bars and the worst documents with diffs."""
     e = html.escape
     rows = []
-    for field, stats in sorted(scores.get("fields", {}).items()):
+    fields = scores.get("fields", {})
+    idle = _unscored(fields)
+    note = f"<p>not scored (no gold and no prediction): {e(', '.join(idle))}</p>" if idle else ""
+    for field, stats in sorted(fields.items()):
+        if field in idle:
+            continue
         f1 = float(stats.get("f1", 0.0))
         rows.append(
             f"<tr><td>{e(field)}</td><td><span class=bar style='width:{f1 * 300:.0f}px'>"
@@ -133,8 +143,8 @@ def render_html(scores: dict[str, Any], title: str, worst: int = 10) -> str:
         )
     docs = sorted(scores.get("documents", {}).items(), key=lambda kv: kv[1].get("f1", 0.0))
     links, sections = [], []
-    for doc_id, doc in docs[:worst]:
-        anchor = "doc-" + re.sub(r"[^A-Za-z0-9_-]", "_", doc_id)
+    for rank, (doc_id, doc) in enumerate(docs[:worst], 1):
+        anchor = f"doc{rank}-" + re.sub(r"[^A-Za-z0-9_-]", "_", doc_id)  # ranks keep ids apart
         links.append(f"<li><a href='#{anchor}'>{e(doc_id)}</a> F1 {doc.get('f1', 0):.3f}</li>")
         diffs = "".join(
             f"<tr class={e(d.get('kind', ''))}><td>{e(str(d.get('field')))}</td>"
@@ -153,7 +163,7 @@ def render_html(scores: dict[str, Any], title: str, worst: int = 10) -> str:
         f"<p>micro P {micro.get('precision', 0):.3f} · R {micro.get('recall', 0):.3f} · "
         f"F1 {micro.get('f1', 0):.3f}</p><h2>Per field</h2><table><tr><th>field</th>"
         f"<th>F1</th><th>P</th><th>R</th><th>tp</th><th>fp</th><th>fn</th></tr>"
-        f"{''.join(rows)}</table><h2>Worst documents</h2><ol>{''.join(links)}</ol>"
+        f"{''.join(rows)}</table>{note}<h2>Worst documents</h2><ol>{''.join(links)}</ol>"
         f"{''.join(sections)}</body></html>"
     )
 
@@ -290,9 +300,13 @@ def run(args: EvalArgs, err: Console) -> int:
         print(json.dumps(data, ensure_ascii=False))
     else:
         table = Table("field", "P", "R", "F1", "tp", "fp", "fn", "omit", "halluc", "mismatch")
+        idle = _unscored(data["fields"])
         for row in scores.table_rows():
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+            if row[0] not in idle:
+                table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
         out.print(table)
+        if idle:
+            out.print(f"not scored (no gold and no prediction): {', '.join(idle)}", markup=False)
         if cost := data.get("cost"):
             out.print(_cost_line(cost), markup=False)
     code = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from llm_extract import converters as conv
 from llm_extract.goldsets import alternatives
@@ -33,6 +34,7 @@ def test_from_sentivent_gives_deal_docs_with_valid_types() -> None:
         corpus_file("sentivent/docs.jsonl"), corpus_file("sentivent/deal_events.jsonl")
     )
     assert docs and len({d.id for d in docs}) == len(docs)
+    assert all(re.fullmatch(r"sentivent-[a-z]+\d+", d.id) for d in docs)  # no headline in ids
     allowed = {DealType.ACQUISITION, DealType.PARTNERSHIP, DealType.INVESTMENT}
     allowed |= {DealType.JOINT_VENTURE, DealType.LICENSING}
     for doc in docs:
