@@ -44,7 +44,7 @@ import openai
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_server import StubClient, article, running
 
-from llm_extract import Report, Settings, extract, extract_deals
+from llm_extract import Report, extract, extract_deals
 from llm_extract.backends import OpenAIBackend
 from llm_extract.slots import DealSlots
 
@@ -57,14 +57,7 @@ EX, EXD = "llm_extract.extract(DealSlots)", "llm_extract.extract_deals(compact)"
 
 def setup(stub: StubClient, text: str) -> tuple[dict[str, Callable[[], Any]], dict[str, Any]]:
     """The timed variants, and one captured request body (+ report) per client."""
-    settings = Settings(
-        base_url=stub.base_url,
-        api_key="x",
-        spans=False,
-        compact=True,
-        model="stub",
-        transport_retries=0,
-    )
+    settings = stub.settings()
     backend = OpenAIBackend(settings)
     oc = openai.OpenAI(base_url=stub.base_url, api_key="x", max_retries=0, timeout=60)
     messages = [{"role": "user", "content": INSTRUCTION + text}]

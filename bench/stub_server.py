@@ -220,6 +220,16 @@ class StubClient:
     def add_answers(self, answers: dict[str, Any]) -> None:
         self._call("/_answers", answers)
 
+    def settings(self) -> Any:
+        """Library settings aimed at the stub: compact template, no spans, no retries.
+
+        Imported here so the stub's own process never loads the library.
+        """
+        from llm_extract import Settings
+
+        return Settings(base_url=self.base_url, api_key="x", spans=False, compact=True,
+                        model="stub", transport_retries=0)  # fmt: skip
+
 
 @contextmanager
 def running(latency: float, max_seconds: float = 900.0) -> Iterator[StubClient]:

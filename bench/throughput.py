@@ -38,7 +38,7 @@ import openai
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_server import StubClient, article, running
 
-from llm_extract import Settings, aextract_deals
+from llm_extract import aextract_deals
 from llm_extract.backends import OpenAIBackend
 
 LOAD = os.getloadavg()[0]  # other work on the machine skews absolute figures
@@ -59,14 +59,7 @@ async def timed(n: int, concurrency: int, job: Job) -> tuple[float, float]:
 
 
 async def bench(stub: StubClient, latency: float, levels: list[int], repeats: int) -> list[dict]:
-    settings = Settings(
-        base_url=stub.base_url,
-        api_key="x",
-        spans=False,
-        compact=True,
-        model="stub",
-        transport_retries=0,
-    )
+    settings = stub.settings()
     backend = OpenAIBackend(settings)
     texts = [article(i) for i in range(max(max(4 * c, 64) for c in levels))]
 
