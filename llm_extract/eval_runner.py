@@ -214,7 +214,7 @@ def _baseline(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "documents": docs}
 
 
-def _cost(report: Report, backend: Backend | None, documents: int) -> dict[str, Any]:
+def _cost(report: Report, timing: Timing | None, documents: int) -> dict[str, Any]:
     """Tokens and model seconds per document, from the recording when there is one.
 
     A replay takes no model time, so its seconds are the recorded run's. When
@@ -229,8 +229,7 @@ def _cost(report: Report, backend: Backend | None, documents: int) -> dict[str, 
         "model": report.calls[0].model,
         "prompt_version": report.calls[0].prompt_version,
     }
-    timing = getattr(backend, "timing", None)
-    if isinstance(timing, Timing):
+    if timing is not None:
         answers = timing.timed + timing.untimed
         per_answer = timing.per_answer()
         cost["seconds_per_document"] = None if per_answer is None else per_answer * answers / n
@@ -289,7 +288,8 @@ def run(args: EvalArgs, err: Console) -> int:
                             threshold=args.threshold)  # fmt: skip
     data = scores.to_dict()
     if report.calls:
-        data["cost"] = _cost(report, backend, len(texts))
+        timing = backend.timing if isinstance(backend, RecordingBackend | ReplayBackend) else None
+        data["cost"] = _cost(report, timing, len(texts))
     if args.save_baseline:
         args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
         args.save_baseline.write_text(json.dumps(_baseline(data), indent=1, sort_keys=True) + "\n")

@@ -70,8 +70,9 @@ def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
     """All answers in a recording with their seconds; later lines win.
 
     A broken line is an error, except a last line with no newline: that is an
-    append cut short by a kill, so it is skipped, and with ``mend`` cut off the
-    file so the next append starts on a line of its own.
+    append cut short by a kill, so it is skipped. With ``mend`` the file is made
+    to end on a whole line (the torn tail cut off, a missing final newline
+    added), so the next append starts on a line of its own.
     """
     answers: dict[str, _Answer] = {}
     try:
@@ -79,6 +80,7 @@ def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
     except FileNotFoundError:
         return answers
     lines = data.decode("utf-8", errors="replace").split("\n")
+    torn = False
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -92,9 +94,14 @@ def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
         except (ValueError, KeyError, TypeError) as exc:
             if number < len(lines):
                 raise ConfigurationError(f"{path}:{number}: not a recording line: {exc}") from None
-            if mend:
-                with path.open("r+b") as handle:
-                    handle.truncate(data.rfind(b"\n") + 1)
+            torn = True
+    if mend and data and not data.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            if torn:
+                handle.truncate(data.rfind(b"\n") + 1)
+            else:
+                handle.seek(0, os.SEEK_END)
+                handle.write(b"\n")
     return answers
 
 

@@ -61,22 +61,19 @@ def test_worst_documents_link_to_their_escaped_diffs() -> None:
 
 def test_cost_uses_recorded_seconds_and_says_how_many_were_timed() -> None:
     from llm_extract.eval_runner import _cost, _cost_line
-    from llm_extract.recordings import ReplayBackend
 
     report = Report()
     report.calls.append(CallReport(model="m", prompt_version="p@1", prompt_tokens=900,
                                    completion_tokens=100, latency_s=0.001))  # fmt: skip
-    backend = ReplayBackend.__new__(ReplayBackend)
-    backend.timing = Timing()
+    timing = Timing()
     for seconds in (20.0, None, 10.0):
-        backend.timing.add(seconds)
-    cost = _cost(report, backend, documents=2)
+        timing.add(seconds)
+    cost = _cost(report, timing, documents=2)
     assert cost["seconds_per_document"] == pytest.approx(15.0 * 3 / 2)  # estimated from timed
     assert cost["seconds_basis"] == "2 of 3 answers timed"
     assert cost["tokens_per_document"] == 500
     assert "22.5 s (2 of 3 answers timed)" in _cost_line(cost)
-    backend.timing = Timing(untimed=3)
-    assert "seconds unknown" in _cost_line(_cost(report, backend, documents=2))
+    assert "seconds unknown" in _cost_line(_cost(report, Timing(untimed=3), documents=2))
     live = _cost(report, None, documents=1)  # a live run: the measured latency
     assert live["seconds_per_document"] == 0.001 and "seconds_basis" not in live
 

@@ -112,6 +112,9 @@ def test_a_line_cut_short_by_a_kill_is_skipped_and_mended(tmp_path: Path) -> Non
     assert path.read_text(encoding="utf-8") == whole + whole[:40]  # replay never writes
     RecordingBackend(ScriptedBackend(), path)
     assert path.read_text(encoding="utf-8") == whole
+    path.write_text(whole.rstrip("\n"), encoding="utf-8")  # whole, but no final newline
+    RecordingBackend(ScriptedBackend(), path)
+    assert path.read_text(encoding="utf-8") == whole  # so the next append starts a line
     path.write_text(whole[:40] + "\n" + whole, encoding="utf-8")  # torn, then more: corrupt
     with pytest.raises(ConfigurationError, match=r"rec\.jsonl:1"):
         ReplayBackend(path, "fake-model")
