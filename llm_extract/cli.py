@@ -181,6 +181,38 @@ def deal(
         _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="LLM_EXTRACT_SERVE_API_KEY", help="Key clients must send."),
+    ] = None,
+    slots: Annotated[int | None, typer.Option(min=1, help="Requests decoded at once.")] = None,
+) -> None:
+    """Serve the embedded model over HTTP (llama.cpp's OpenAI-compatible server) until stopped."""
+    import contextlib
+    import signal
+    import threading
+
+    from .embedded import RuntimeSpec, runtime
+
+    if not api_key and host not in ("127.0.0.1", "localhost", "::1"):
+        _fail(EXIT_BAD_INPUT, f"refusing to serve on {host} without --api-key")
+    try:
+        spec = RuntimeSpec.from_settings(Settings.resolve(slots=slots))
+        rt = runtime(RuntimeSpec(**{**spec.__dict__, "host": host, "port": port,
+                                    "api_key": api_key or ""}))  # fmt: skip
+    except LLMExtractError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    _err.print(f"serving the embedded model at {rt.address}/v1 (Ctrl-C stops)", markup=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+
+
 @app.command("eval")
 def eval_(
     gold: Annotated[Path, typer.Argument(help="Gold set JSONL (our format, or --format utah).")],
@@ -209,6 +241,10 @@ def eval_(
     threshold: Annotated[float, typer.Option(help="Fuzzy similarity threshold.")] = 0.8,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Documents at once (default: the embedded model's slots, or 8)."),
+    ] = None,
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
     from . import eval_runner
@@ -219,7 +255,7 @@ def eval_(
             replay=replay, record=record, recording=recording, save_predictions=save_predictions,
             against=against, tolerance=tolerance, save_baseline=save_baseline,
             corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
-            as_json=as_json, html=html,
+            as_json=as_json, html=html, concurrency=concurrency,
         ),
         _err,
     )  # fmt: skip

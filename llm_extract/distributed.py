@@ -38,9 +38,10 @@ import threading
 from typing import Any
 
 from .api import aextract_deals
-from .backends import make_backend, scrub
+from .backends import scrub
 from .errors import ConfigurationError, InputError
 from .pipeline import Report
+from .providers import make_backend
 from .settings import Settings
 
 COLUMNS = ("status", "result", "error", "prompt_tokens", "completion_tokens")

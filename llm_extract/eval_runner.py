@@ -8,11 +8,13 @@ the HTML report. Scoring itself lives in :mod:`llm_extract.evals`.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from .api import _backend_for, extract_deals
+from .api import _backend_for, aextract_deals
 from .backends import Backend
 from .baselines import compare
 from .errors import LLMExtractError
@@ -54,31 +56,50 @@ def predict(
     backend: Backend,
     report: Report,
     progress: OnDone | None = None,
+    concurrency: int = 1,
 ) -> list[dict[str, Any]]:
-    """One prediction per (id, text, published) in the gold set's format.
+    """One prediction per (id, text, published) in the gold set's format, in order.
 
-    A document whose extraction fails is predicted empty and carries its
-    error, so one bad document never stops an eval and is still scored.
+    Up to ``concurrency`` documents are extracted at once (the embedded model's
+    slots decode them together). A document whose extraction fails is predicted
+    empty and carries its error, so one bad document never stops an eval and
+    is still scored.
     """
-    from datetime import date
+    return asyncio.run(_predict(list(docs), settings, backend, report, progress, concurrency))
 
-    out: list[dict[str, Any]] = []
-    for doc_id, text, published in docs:
+
+async def _predict(
+    docs: list[tuple[str, str, str | None]],
+    settings: Settings,
+    backend: Backend,
+    report: Report,
+    progress: OnDone | None,
+    concurrency: int,
+) -> list[dict[str, Any]]:
+    gate = asyncio.Semaphore(max(1, concurrency))
+    reports = [Report() for _ in docs]
+
+    async def one(i: int, doc_id: str, text: str, published: str | None) -> dict[str, Any]:
         row: dict[str, Any] = {"id": doc_id, "deals": [], "companies": []}
-        try:
-            day = date.fromisoformat(published) if published else None
-            result = extract_deals(
-                text, settings=settings, backend=backend, report=report, published=day
-            )
-            row.update(result.model_dump(mode="json"))
-            error = None
-        except LLMExtractError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            row["error"] = error
-        out.append(row)
+        async with gate:
+            try:
+                day = date.fromisoformat(published) if published else None
+                result = await aextract_deals(
+                    text, settings=settings, backend=backend, report=reports[i], published=day
+                )
+                row.update(result.model_dump(mode="json"))
+                error = None
+            except LLMExtractError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                row["error"] = error
         if progress:
             progress(doc_id, error)
-    return out
+        return row
+
+    rows = await asyncio.gather(*(one(i, *doc) for i, doc in enumerate(docs)))
+    for r in reports:
+        report.calls.extend(r.calls)
+    return list(rows)
 
 
 def to_utah(prediction: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +209,7 @@ class EvalArgs:
     threshold: float = 0.8
     as_json: bool = False
     html: Path | None = None
+    concurrency: int | None = None
 
 
 def _documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
@@ -270,7 +292,10 @@ def run(args: EvalArgs, err: Console) -> int:
             report = Report()
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("extracting", total=len(texts))
-                found = predict(texts, settings, backend, report, lambda i, e: bar.advance(task))
+                width = args.concurrency or (settings.slots if settings.embedded else 8)
+                found = predict(
+                    texts, settings, backend, report, lambda i, e: bar.advance(task), width
+                )
             preds = [to_utah(p) for p in found] if args.fmt == "utah" else found
             failures = [p for p in found if "error" in p]
             for p in failures[:5]:

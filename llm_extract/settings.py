@@ -35,6 +35,9 @@ class Settings:
     ``ungrounded`` says what happens to a value whose evidence does not hold
     after one grounding re-ask: "drop" removes it, "flag" keeps it; both list
     it in the report.
+    ``slots`` is how many requests the embedded model decodes together
+    (llama.cpp's parallel slots); ``n_threads`` its CPU threads, None for all
+    cores.
     ``response_format`` "auto" sends OpenAI's ``json_schema`` and falls back
     to ``json_object`` with a ``schema`` (llama.cpp's form) when refused.
     """
@@ -57,6 +60,7 @@ class Settings:
     model_path: str | None = None
     n_ctx: int = 8192
     n_threads: int | None = None
+    slots: int = 2
     chunk_chars: int = 6000
     max_chars: int = 2_000_000
     chunk_overlap: int = 400
@@ -73,6 +77,8 @@ class Settings:
             )
         if not 0 <= self.chunk_overlap < self.chunk_chars:
             raise ConfigurationError("need 0 <= chunk_overlap < chunk_chars")
+        if self.slots < 1:
+            raise ConfigurationError("slots must be at least 1")
         for name in ("transport_retries", "reasks", "max_tokens"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"{name} must not be negative")

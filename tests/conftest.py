@@ -1,7 +1,7 @@
 """Shared test set-up: cassette configuration and the recording server.
 
-Cassettes replay real HTTP traffic recorded from llama-cpp-python's
-OpenAI-compatible server running the embedded model on loopback. Request
+Cassettes replay real HTTP traffic recorded from llama.cpp's server
+(``llm-extract serve``, the same engine the embedded model runs on) on loopback. Request
 bodies are stored as a SHA-256 of their canonical JSON, never as text: the
 articles they carry may be research-licensed, and a hash is all matching
 needs. A prompt or schema change changes the hash, so a stale cassette fails
@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,12 +61,19 @@ def _hash_body(request: Any) -> Any:
 def vcr_config() -> dict[str, Any]:
     return {
         "cassette_library_dir": str(CASSETTES),
-        "record_mode": "all" if RECORDING else "none",
+        "record_mode": "rewrite" if RECORDING else "none",
         "match_on": ["method", "path", "body"],
         "filter_headers": SECRET_HEADERS,
         "before_record_request": _hash_body,
         "decode_compressed_response": True,
     }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir() -> str:
+    """One cassette folder at the repository root (pytest-recording's "rewrite"
+    mode deletes a cassette here before recording it again)."""
+    return str(CASSETTES)
 
 
 def _free_port() -> int:
@@ -76,40 +82,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_until_healthy(port: int, proc: subprocess.Popen[bytes], limit: float = 120) -> None:
+    """Poll /health over a raw socket: vcrpy records urllib and http.client, and a
+    readiness probe is no part of the traffic a cassette should hold."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"llm-extract serve exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                conn.sendall(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if conn.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"llm-extract serve did not start within {limit:.0f} s")
+
+
 @pytest.fixture
 def model_server() -> Iterator[str]:
     """Base URL of the model server: a real llama.cpp server when recording,
     else an address nothing listens on (every request must come from a cassette).
 
-    A fresh server per test: a warm one reuses the previous prompt's KV cache,
-    which changes float rounding and so what an article's recording says."""
+    A fresh server per test, so each recording starts from an empty prompt cache."""
     if not RECORDING:
         yield REPLAY_URL
         return
-    from llm_extract.backends import embedded_model_path
-    from llm_extract.settings import Settings
-
     port = _free_port()
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(embedded_model_path(Settings())),
-        "--model_alias", "gemma-3-270m-q4_k_m",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "8192", "--seed", "0",
-    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "llm_extract", "serve", "--port", str(port), "--slots", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("llama.cpp server did not start within 120 s")
+        _wait_until_healthy(port, proc)
         yield base
     finally:
         proc.terminate()

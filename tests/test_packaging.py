@@ -52,10 +52,12 @@ TIERS = [
     {"errors", "schemas", "grounding", "parsing", "matching", "company_names", "baselines"},
     {"settings", "slots", "chunks", "goldsets", "normalize"},
     {"prompts", "backends", "converters", "evals"},
-    {"pipeline", "recordings"},
-    {"api", "cache", "review"},
+    {"pipeline", "recordings", "embedded"},
+    {"providers", "cache", "review"},
+    {"api"},
     {"batch", "distributed", "eval_runner"},
     {"cli", "__init__"},
+    {"__main__"},
 ]
 
 

