@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -16,16 +17,29 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from .backends import Backend
-from .chunks import merge, split
+from .chunks import main_first, merge, split
+from .embedded import adapter_path
 from .errors import InputError, NoDealFound
-from .grounding import fold_text, verify
+from .grounding import Dropped, fold_text, verify
 from .normalize import normalize_article
 from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
-from .prompts import DEAL_SLOTS, DEALS, GENERIC, PromptSpec, custom_prompt, model_schema
+from .prompts import (
+    DEAL_SLOTS,
+    DEALS,
+    GENERIC,
+    WINDOWS,
+    WINDOWS_TUNED,
+    PromptSpec,
+    custom_prompt,
+    model_schema,
+    prompt_version,
+)
 from .providers import make_backend
-from .schemas import ArticleDeals, Deal
+from .relations import check_window
+from .schemas import ArticleDeals, Company, Deal
 from .settings import Settings
-from .slots import DealSlots, mentions_deal
+from .slots import DealSlots, WindowDeals
+from .windows import Window, find_windows, mentions_deal
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -94,11 +108,17 @@ async def aextract(
 
 
 class _DealsJob:
-    """One article's deal extraction: a run per chunk, then one merged result.
+    """One article's deal extraction: a run per unit, then one merged result.
 
-    Whatever the chunking, the caller's report gets ONE call record for the
-    article: costs summed over chunks, evidence computed on the final result
-    against the whole text (so paths and offsets match what is returned).
+    The units follow ``settings.use_strategy``: deal windows (each a
+    :class:`WindowDeals` record, checked for relation evidence; a value that
+    does not stand in its window is dropped without the grounding re-ask the
+    other strategies spend, since the relation checks repair or drop it
+    locally and re-asking about one passage doubles its cost), chunks with a
+    flat :class:`DealSlots` record, or chunks with the full schema. Whatever
+    the units, the caller's report gets ONE call record for the article: costs
+    summed over units, evidence computed on the final result against the whole
+    text (so paths and offsets match what is returned).
     """
 
     def __init__(
@@ -116,33 +136,73 @@ class _DealsJob:
                 f"{settings.max_chars:,}; split it, or raise max_chars if it is one article"
             )
         self.published = published
-        self.chunks = split(text, settings.chunk_chars, settings.chunk_overlap)
-        model: type[BaseModel] = DealSlots if settings.use_compact else ArticleDeals
-        spec = _spec(prompt, DEAL_SLOTS if settings.use_compact else DEALS)
-        if settings.use_compact:
-            self.chunks = [c for c in self.chunks if mentions_deal(c.text)] or self.chunks[:1]
-            self.skip = not mentions_deal(self.chunks[0].text)
+        self.strategy = settings.use_strategy
+        self.dropped: list[Dropped] = []
+        model: type[BaseModel]
+        if self.strategy == "windows":
+            self.units = find_windows(text, settings.window_chars)
+            model, default = WindowDeals, _window_spec(settings)
         else:
-            self.skip = False
+            chunks = split(text, settings.chunk_chars, settings.chunk_overlap)
+            self.units = [Window(c.start, c.end, c.text) for c in chunks]
+            model, default = (DealSlots, DEAL_SLOTS) if self.strategy == "record" else (
+                ArticleDeals, DEALS)  # fmt: skip
+            if self.strategy == "record":
+                self.units = [u for u in self.units if mentions_deal(u.text)]
+        spec = _spec(prompt, default)
+        windows = self.strategy == "windows"
+        at = time.monotonic() + settings.deadline  # one deadline for the whole article
         self.runs: list[Run[Any]] = [
-            Run(c.text, model, spec, settings, backend) for c in self.chunks
+            Run(
+                u.text,
+                model,
+                spec,
+                settings,
+                backend,
+                logprobs=windows,
+                ground_reask=not windows,
+                deadline_at=at,
+            )
+            for u in self.units
         ]
+        self.min_confidence = settings.min_confidence
+        self.identity = (backend.model, prompt_version(spec, model))
+
+    @property
+    def skip(self) -> bool:
+        return not self.runs
+
+    def _article(self, value: BaseModel, unit: Window, index: int) -> ArticleDeals:
+        if isinstance(value, WindowDeals):
+            sure = {c.path: c.p for c in self.runs[index].report.confidence}
+            kept, dropped = check_window(
+                value.deals, unit, f"window[{index}]", sure, self.min_confidence
+            )
+            self.dropped.extend(dropped)
+            deals = [d for d in (w.to_deal() for w in kept) if d is not None]
+            names = dict.fromkeys(p.name for d in deals for p in d.parties)
+            return ArticleDeals(deals=deals, companies=[Company(name=n) for n in names])
+        if isinstance(value, DealSlots):
+            return value.to_article()
+        return ArticleDeals.model_validate(value)
 
     def finish(self, values: list[BaseModel], report: Report | None) -> ArticleDeals:
-        results = [
-            v.to_article() if isinstance(v, DealSlots) else ArticleDeals.model_validate(v)
-            for v in values
-        ]
+        pairs = zip(values, self.units, strict=True)
+        results = [self._article(v, u, i) for i, (v, u) in enumerate(pairs)]
         merged = results[0] if len(results) == 1 else merge(results)
+        if self.strategy == "windows":
+            merged = main_first(merged)
         final = normalize_article(merged, self.published)
         self._record(final, report)
         return final
 
     def _record(self, final: ArticleDeals | None, report: Report | None) -> None:
-        first = self.runs[0].report
-        call = CallReport(first.model, first.prompt_version, chunks=len(self.runs))
+        call = CallReport(*self.identity, chunks=len(self.runs))
         for i, run in enumerate(self.runs):
-            call.absorb(run.report, prefix=f"chunk[{i}]:" if len(self.runs) > 1 else "")
+            unit = "window" if self.strategy == "windows" else "chunk"
+            prefix = f"{unit}[{i}]:" if len(self.runs) > 1 or unit == "window" else ""
+            call.absorb(run.report, prefix=prefix)
+        call.dropped.extend(self.dropped)
         if final is not None:
             dump = final.model_dump(mode="json")
             call.evidence, _ = verify(
@@ -153,6 +213,12 @@ class _DealsJob:
 
     def abandon(self, report: Report | None) -> None:
         self._record(None, report)
+
+
+def _window_spec(settings: Settings) -> PromptSpec:
+    """The brief the embedded model's adapter was trained on, else the general one."""
+    tuned = settings.embedded and adapter_path(settings) is not None
+    return WINDOWS_TUNED if tuned else WINDOWS
 
 
 def extract_deals(

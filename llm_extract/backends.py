@@ -19,30 +19,41 @@ parses or validates the answer: that is the pipeline's job.
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import json
+import logging
 import random
-import re
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
 
 import openai
 import tenacity
 
 from .errors import BackendError
+from .redaction import redact_url, scrub
 from .settings import Settings
 
 Message = dict[str, str]
+log = logging.getLogger("llm_extract")
+WAIT_NOTICE = 3.0  # seconds: a retry waiting longer than this is announced
 
 
 @dataclass(frozen=True)
 class ChatRequest:
+    """One request. ``logprobs`` asks for each answer token's log-probability,
+    which the pipeline turns into per-field confidences."""
+
     messages: list[Message]
     schema: dict[str, Any]
     schema_name: str
     max_tokens: int
     temperature: float
     seed: int
+    logprobs: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class Completion:
     completion_tokens: int
     model: str
     requests: int = 1
+    tokens: list[tuple[str, float]] | None = None  # (text, logprob) per answer token
 
 
 class Backend(Protocol):
@@ -64,16 +76,6 @@ class Backend(Protocol):
     def complete(self, request: ChatRequest) -> Completion: ...
 
     async def acomplete(self, request: ChatRequest) -> Completion: ...
-
-
-_KEYLIKE = re.compile(r"(sk-|key-|Bearer\s+)[A-Za-z0-9*._\-]{4,}")
-
-
-def scrub(message: str, secret: str | None) -> str:
-    """Remove the API key and anything key-shaped from a message."""
-    if secret:
-        message = message.replace(secret, "[redacted]")
-    return _KEYLIKE.sub(r"\1[redacted]", message)
 
 
 def _status(exc: BaseException) -> int | None:
@@ -87,18 +89,31 @@ def _transient(exc: BaseException) -> bool:
     return status is not None and (status == 429 or status >= 500)
 
 
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, else ``Retry-After``
+    as seconds or as an HTTP date. An unreadable header is skipped, not fatal."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            pass
+        if name == "retry-after":
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                continue
+            now = datetime.now(when.tzinfo or UTC)
+            return max(0.0, (when - now).total_seconds())
+    return None
+
+
 def _retry_after(exc: BaseException) -> float | None:
     if not isinstance(exc, openai.APIStatusError):
         return None
-    headers = exc.response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                return None
-    return None
+    return retry_after(exc.response.headers)
 
 
 def _waiter(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
@@ -113,10 +128,23 @@ def _waiter(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
     return wait
 
 
+def _tell_wait(state: tenacity.RetryCallState) -> None:
+    """Say so when a retry waits long enough for a user to wonder."""
+    wait = state.next_action.sleep if state.next_action else 0.0
+    if wait >= WAIT_NOTICE:
+        exc = state.outcome.exception() if state.outcome else None
+        status = _status(exc) if exc is not None else None
+        why = f"HTTP {status}" if status else type(exc).__name__
+        log.warning("waiting %.0f s before retrying (%s)", wait, why)
+
+
 def _reject_format(exc: BaseException) -> bool:
-    """Does this error say the server does not take OpenAI's json_schema form?"""
+    """Does this error say the server does not take OpenAI's json_schema form?
+
+    Only a client error counts: a 500 that mentions ``response_format`` is a
+    broken server, not a refused form, and must not switch forms for good."""
     status = _status(exc)
-    if status not in (400, 404, 415, 422, 500, 501):
+    if status not in (400, 404, 415, 422, 501):
         return False
     body = str(getattr(exc, "body", "") or "") + str(exc)
     return "response_format" in body or "json_schema" in body
@@ -129,14 +157,25 @@ class OpenAIBackend:
         self.settings = settings
         self.model = settings.model_name
         self._format = settings.response_format
-        common: dict[str, Any] = {
+        self._common: dict[str, Any] = {
             "api_key": settings.api_key or "not-needed",
             "base_url": settings.base_url,
-            "timeout": settings.timeout,
+            "timeout": min(settings.timeout, settings.deadline),
             "max_retries": 0,
         }
-        self._client = openai.OpenAI(**common)
-        self._aclient = openai.AsyncOpenAI(**common)
+        self._client = openai.OpenAI(**self._common)
+        # An async client belongs to the event loop it first ran on; scripts call
+        # asyncio.run() again, threads run their own loops: one client per loop.
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _aclient(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        client = self._aclients.get(loop)
+        if client is None:
+            client = self._aclients[loop] = openai.AsyncOpenAI(**self._common)
+        return cast(openai.AsyncOpenAI, client)
 
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         return openai_body(
@@ -148,8 +187,10 @@ class OpenAIBackend:
 
     def _retry_args(self) -> dict[str, Any]:
         return {
-            "stop": tenacity.stop_after_attempt(1 + self.settings.transport_retries),
+            "stop": tenacity.stop_after_attempt(1 + self.settings.transport_retries)
+            | tenacity.stop_after_delay(self.settings.deadline),
             "wait": _waiter(self.settings),
+            "before_sleep": _tell_wait,
             "retry": tenacity.retry_if_exception(
                 lambda exc: _transient(exc) and not self._rejects_format(exc)
             ),
@@ -177,7 +218,7 @@ class OpenAIBackend:
             try:
                 response = self._retrying()(once)
                 return _completion(response, self.model, sent)
-            except openai.OpenAIError as exc:
+            except (openai.OpenAIError, ValueError, RuntimeError) as exc:
                 if self._fallback(exc):
                     continue
                 raise self._error(exc, sent) from None
@@ -188,22 +229,27 @@ class OpenAIBackend:
         async def once() -> Any:
             nonlocal sent
             sent += 1
-            return await self._aclient.chat.completions.create(**self._kwargs(request))
+            return await self._aclient().chat.completions.create(**self._kwargs(request))
 
         while True:
             try:
                 response: Any = await tenacity.AsyncRetrying(**self._retry_args())(once)
                 return _completion(response, self.model, sent)
-            except openai.OpenAIError as exc:
+            except (openai.OpenAIError, ValueError, RuntimeError) as exc:
                 if self._fallback(exc):
                     continue
                 raise self._error(exc, sent) from None
 
     def _error(self, exc: BaseException, sent: int) -> BackendError:
+        """One typed error for whatever the transport raised: an HTTP status, a
+        connection failure, a 200 whose body is not JSON (``ValueError``) or an
+        event-loop problem (``RuntimeError``), the key scrubbed from the message."""
         status = _status(exc)
         kind = type(exc).__name__
-        where = self.settings.base_url or "api.openai.com"
+        where = redact_url(self.settings.base_url) or "api.openai.com"
         detail = scrub(str(exc), self.settings.api_key)[:500]
+        if isinstance(exc, ValueError):
+            detail = f"the server's answer is not valid JSON ({detail})"
         return BackendError(
             f"{kind} from {where} after {sent} request(s): {detail}",
             status=status,
@@ -213,9 +259,11 @@ class OpenAIBackend:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP clients (the async one needs its event loop running)."""
+        """Close the HTTP clients; the async one of the running loop is closed on it."""
         self._client.close()
-        await self._aclient.close()
+        client = self._aclients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
 
 def openai_body(model: str, request: ChatRequest, fmt: str) -> dict[str, Any]:
@@ -229,6 +277,8 @@ def openai_body(model: str, request: ChatRequest, fmt: str) -> dict[str, Any]:
         "max_tokens": request.max_tokens,
         "seed": request.seed,
     }
+    if request.logprobs:
+        body["logprobs"] = True
     if fmt == "json_schema":
         body["response_format"] = {
             "type": "json_schema",
@@ -259,6 +309,7 @@ def _completion(response: Any, model: str, sent: int) -> Completion:
     tool_calls = getattr(message, "tool_calls", None)
     if content is None and tool_calls:
         content = tool_calls[0].function.arguments
+    logprobs = getattr(getattr(choice, "logprobs", None), "content", None)
     return Completion(
         content=content,
         finish_reason=choice.finish_reason,
@@ -267,4 +318,5 @@ def _completion(response: Any, model: str, sent: int) -> Completion:
         completion_tokens=completion_tokens,
         model=getattr(response, "model", None) or model,
         requests=sent,
+        tokens=[(t.token, float(t.logprob)) for t in logprobs] if logprobs else None,
     )

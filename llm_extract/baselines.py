@@ -3,12 +3,16 @@
 A baseline is the ``Scores.to_dict()`` JSON of an earlier run, committed per
 model under ``evals/baselines/``. The gate is absolute F1 drop per field with
 a tolerance, because a prompt change that trades one field for another should
-fail loudly rather than hide inside an unchanged micro average.
+fail loudly rather than hide inside an unchanged micro average. Beside the
+gate, :func:`changes` says which changes are larger than document-sampling
+noise (a paired bootstrap over the documents both runs scored).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -48,3 +52,88 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any], tolerance: 
 
 def _counts(doc: Mapping[str, Any], name: str) -> list[int]:
     return [doc["fields"].get(name, {}).get(k, 0) for k in ("tp", "fp", "fn")]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field's F1 change against the baseline, with its paired bootstrap interval."""
+
+    field: str
+    before: float
+    after: float
+    low: float
+    high: float
+    documents: int
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+    @property
+    def significant(self) -> bool:
+        """Whether the 95% interval excludes no change."""
+        return self.low > 0 or self.high < 0
+
+    def line(self) -> str:
+        mark = "significant" if self.significant else "within noise"
+        return (
+            f"{self.field}: F1 {self.before:.3f} -> {self.after:.3f} ({self.delta:+.3f}, "
+            f"95% CI {self.low:+.3f}..{self.high:+.3f} over {self.documents} docs, {mark})"
+        )
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _field_counts(docs: Mapping[str, Any], ids: list[str], name: str) -> list[tuple[int, ...]]:
+    counts = []
+    for doc_id in ids:
+        fields = docs[doc_id]["fields"]
+        if name == "micro":
+            rows = [tuple(f.get(k, 0) for k in ("tp", "fp", "fn")) for f in fields.values()]
+            counts.append(tuple(sum(c) for c in zip(*rows, strict=True)) if rows else (0, 0, 0))
+        else:
+            f = fields.get(name, {})
+            counts.append(tuple(f.get(k, 0) for k in ("tp", "fp", "fn")))
+    return counts
+
+
+def changes(
+    current: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[Change]:
+    """Each field's F1 change, with a paired bootstrap 95% interval over documents.
+
+    The documents both runs scored are resampled with replacement; each
+    resample sums the per-document counts of both runs over the same documents
+    and takes the difference of their F1. A tuning loop on a few dozen
+    documents otherwise chases noise: a change is called significant only when
+    its interval excludes zero. Needs per-document counts in both (every
+    ``Scores.to_dict()`` has them); returns nothing otherwise.
+    """
+    cur, base = current.get("documents") or {}, baseline.get("documents") or {}
+    ids = sorted(set(cur) & set(base))
+    if not ids:
+        return []
+    names = ["micro", *sorted(set(current.get("fields", {})) | set(baseline.get("fields", {})))]
+    rng = random.Random(seed)
+    draws = [[rng.randrange(len(ids)) for _ in ids] for _ in range(resamples)]
+    out = []
+    for name in names:
+        a, b = _field_counts(cur, ids, name), _field_counts(base, ids, name)
+        if not any(sum(x) for x in a + b):
+            continue
+        deltas = sorted(
+            _f1(*map(sum, zip(*(a[i] for i in draw), strict=True)))
+            - _f1(*map(sum, zip(*(b[i] for i in draw), strict=True)))
+            for draw in draws
+        )
+        before = _f1(*map(sum, zip(*b, strict=True)))
+        after = _f1(*map(sum, zip(*a, strict=True)))
+        low, high = deltas[int(0.025 * resamples)], deltas[int(0.975 * resamples) - 1]
+        out.append(Change(name, before, after, low, high, len(ids)))
+    return out

@@ -17,23 +17,23 @@ import asyncio
 import contextlib
 import functools
 import json
-import math
 import os
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
 from .api import aextract_deals
-from .backends import Backend, ChatRequest, Completion, OpenAIBackend, scrub
+from .backends import Backend, ChatRequest, Completion, OpenAIBackend
 from .cache import CachingBackend, ResponseCache
-from .errors import BackendError, ConfigurationError, InputError
+from .errors import BackendError, ConfigurationError, InputError, OutputInUseError
 from .pipeline import CallReport, Report
 from .providers import make_backend
+from .redaction import scrub
 from .settings import EMBEDDED_MODEL, Settings
 
 Prices = dict[str, dict[str, float]]
@@ -144,6 +144,7 @@ class BatchSummary:
     def line(self) -> str:
         text = (
             f"done: {self.ok} ok, {self.errors} errors, {self.skipped} skipped, "
+            f"{self.rejected} rejected input lines, "
             f"{self.tokens} tokens, ${self.cost:.4f}, {self.seconds:.1f} s"
         )
         return text + (f", stopped: {self.stopped}" if self.stopped else "")
@@ -245,6 +246,167 @@ def _append(fd: int, data: bytes) -> None:
     os.fsync(fd)
 
 
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold ``OUT.lock`` (beside the output) for a whole run, compaction included.
+
+    Two runs on one output would both do all the work, and a ``retry_failed``
+    compaction (a rename) would send the other run's appends to the old,
+    unlinked file. So a second run refuses at once, naming the file.
+    """
+    lock = out.with_name(out.name + ".lock")
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        _lock(fd)
+    except OSError:
+        os.close(fd)
+        raise OutputInUseError(
+            f"{out} is being written by another llm-extract batch run (lock {lock}); "
+            "wait for it to finish, or write to another file"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _lock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def price_for(model: str, embedded: bool, prices: Prices | None) -> dict[str, float] | None:
+    """USD per 1,000 tokens for ``model``: the longest matching name in the table
+    (:data:`DEFAULT_PRICES` with ``prices`` over it), 0 for local models, None if unknown.
+
+    Raises :class:`ConfigurationError` for an entry without both non-negative prices,
+    before any document runs.
+    """
+    table = DEFAULT_PRICES | (prices or {})
+    for name, row in table.items():
+        try:
+            ok = all(float(row[k]) >= 0 for k in _FREE)
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigurationError(
+                f"price for {name!r} needs non-negative prompt_per_1k and completion_per_1k"
+            )
+    if embedded or model.endswith(".gguf"):
+        return _FREE
+    names = [name for name in table if model.startswith(name)]
+    return {k: float(v) for k, v in table[max(names, key=len)].items()} if names else None
+
+
+@dataclass
+class _Plan:
+    todo: list[_Item]
+    repeated: bool
+
+
+class _Batch:
+    """One run's state: the workers, the single writer and the budgets."""
+
+    def __init__(self, backend: Backend, settings: Settings, options: dict[str, Any]) -> None:
+        self.backend, self.settings = backend, settings
+        self.summary = BatchSummary()
+        self.started = time.monotonic()
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.slots = asyncio.Semaphore(options["concurrency"])
+        self.price = options["price"] or _FREE
+        self.id_field, self.text_field = options["id_field"], options["text_field"]
+        self.token_cap = options["max_tokens_total"]
+        self.cost_cap = options["max_cost"]
+        self.on_progress = options["on_progress"]
+
+    def progress(self) -> None:
+        self.summary.seconds = time.monotonic() - self.started
+        if self.on_progress is not None:
+            self.on_progress(self.summary)
+
+    def spent(self) -> bool:
+        s = self.summary
+        over_tokens = self.token_cap is not None and s.tokens >= self.token_cap
+        return over_tokens or (self.cost_cap is not None and s.cost >= self.cost_cap)
+
+    async def work(self, f: IO[bytes], item: _Item) -> None:
+        """One document; every failure becomes an error record."""
+        report = Report()
+        record: dict[str, Any] = {self.id_field: item.ident}
+        try:
+            if item.error:
+                raise InputError(item.error)
+            f.seek(item.offset)
+            doc = json.loads(f.readline())
+            day = doc.get("published")
+            day = date.fromisoformat(day) if isinstance(day, str) else None
+            result = await aextract_deals(
+                doc[self.text_field], settings=self.settings, backend=self.backend,
+                report=report, published=day,
+            )  # fmt: skip
+            record.update(status="ok", result=result.model_dump(mode="json"))
+        except Exception as exc:
+            message = scrub(str(exc), self.settings.api_key)
+            record.update(status="error", error={"type": type(exc).__name__, "message": message})
+        finally:
+            self.slots.release()
+        self.summary.ok += record["status"] == "ok"
+        self.summary.errors += record["status"] != "ok"
+        if report.calls:
+            record["usage"] = self.summary.add(report.calls[-1], self.price)
+        self.queue.put_nowait(record)
+        self.progress()
+
+    async def writer(self, fd: int) -> None:
+        while (record := await self.queue.get()) is not None:
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            await asyncio.to_thread(_append, fd, line.encode("utf-8"))
+
+    async def run(self, source: Path, out: Path, todo: list[_Item]) -> None:
+        fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        writing = asyncio.create_task(self.writer(fd))
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            self.progress()
+            with source.open("rb") as f:
+                for item in todo:
+                    await self.slots.acquire()
+                    if writing.done():
+                        break
+                    if self.spent():
+                        self.summary.stopped = "budget"
+                        break
+                    tasks.append(asyncio.create_task(self.work(f, item)))
+                await asyncio.gather(*tasks)
+        finally:
+            self.queue.put_nowait(None)
+            try:
+                await writing
+            finally:
+                os.close(fd)
+
+
+def _plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, say: Say) -> _Plan:
+    """What is left to do: the input's documents minus the ids already written."""
+    items, summary.rejected = _scan_input(source, args["id_field"], args["text_field"], say)
+    if not items:
+        raise InputError(
+            f"{source}: no usable input lines ({summary.rejected} rejected); expected one JSON "
+            f"object per line with {args['id_field']!r} and {args['text_field']!r} (UTF-8)"
+        )
+    latest, repeated = _scan_output(out, args["id_field"], say)
+    retry = args["retry_failed"]
+    todo = [i for i in items if i.key not in latest or (retry and latest[i.key] == "error")]
+    summary.total, summary.skipped = len(todo), len(items) - len(todo)
+    return _Plan(todo, repeated)
+
+
 async def arun_batch(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
@@ -268,109 +430,65 @@ async def arun_batch(
     ``on_progress`` gets the live :class:`BatchSummary` at the start and after each
     document; ``log`` gets input problems (default: stderr). A given ``backend``
     should have ``transport_retries=0``, so that the rate gate handles 429s.
+    Raises :class:`InputError` when the input has no usable line and
+    :class:`~llm_extract.errors.OutputInUseError` when another run holds the output.
     """
-    started, summary = time.monotonic(), BatchSummary()
-
-    def say(message: str) -> None:
-        summary.problems.append(message)
-        (log or functools.partial(print, file=sys.stderr, flush=True))(message)
-
     source, out = Path(input_path), Path(output_path)
-    if concurrency < 1:
-        raise ConfigurationError("concurrency must be at least 1")
-    if not source.is_file():
-        raise InputError(f"{source}: no such file")
-    if out.exists() and out.resolve() == source.resolve():
-        raise InputError("the output file must not be the input file")
+    _check_paths(source, out, concurrency)
     resolved = settings or Settings.resolve()
-    items, summary.rejected = _scan_input(source, id_field, text_field, say)
+    args = {"id_field": id_field, "text_field": text_field, "retry_failed": retry_failed}
     out.parent.mkdir(parents=True, exist_ok=True)
-    latest, repeated = _scan_output(out, id_field, say)
-    todo = [i for i in items if i.key not in latest or (retry_failed and latest[i.key] == "error")]
-    summary.total, summary.skipped = len(todo), len(items) - len(todo)
-    inner = backend or make_backend(resolved.with_(transport_retries=0))
-    throttled = ThrottledBackend(inner, resolved)
-    table = DEFAULT_PRICES | (prices or {})
-    names = [name for name in table if inner.model.startswith(name)]  # longest prefix wins
-    price = table[max(names, key=len)] if names else None
-    if resolved.embedded or inner.model.endswith(".gguf"):
-        price = _FREE
-    elif price is None:
-        say(f"no price for model {inner.model!r}: its cost counts as $0 (see --prices)")
-    cache = ResponseCache(cache_path) if cache_path is not None else None
-    be: Backend = throttled if cache is None else CachingBackend(throttled, cache)
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-    slots = asyncio.Semaphore(concurrency)
-    token_cap = math.inf if max_tokens_total is None else max_tokens_total
-    cost_cap = math.inf if max_cost is None else max_cost
+    with exclusive(out):
+        summary = BatchSummary()
+        problems: list[str] = []
 
-    def progress() -> None:
-        summary.seconds = time.monotonic() - started
-        if on_progress is not None:
-            on_progress(summary)
+        def say(message: str) -> None:
+            problems.append(message)
+            (log or functools.partial(print, file=sys.stderr, flush=True))(message)
 
-    async def work(f: IO[bytes], item: _Item) -> None:
-        report = Report()
-        record: dict[str, Any] = {id_field: item.ident}
-        try:  # every failure becomes an error record; the slot is released at the end
-            if item.error:
-                raise InputError(item.error)
-            f.seek(item.offset)
-            doc = json.loads(f.readline())
-            day = doc.get("published")
-            day = date.fromisoformat(day) if isinstance(day, str) else None
-            result = await aextract_deals(
-                doc[text_field], settings=resolved, backend=be, report=report, published=day
-            )
-            record.update(status="ok", result=result.model_dump(mode="json"))
-        except Exception as exc:
-            message = scrub(str(exc), resolved.api_key)
-            record.update(status="error", error={"type": type(exc).__name__, "message": message})
-        finally:
-            slots.release()
-        summary.ok += record["status"] == "ok"
-        summary.errors += record["status"] != "ok"
-        if report.calls:
-            record["usage"] = summary.add(report.calls[-1], price or _FREE)
-        queue.put_nowait(record)
-        progress()
-
-    async def writer(fd: int) -> None:
-        while (record := await queue.get()) is not None:
-            line = json.dumps(record, ensure_ascii=False) + "\n"
-            await asyncio.to_thread(_append, fd, line.encode("utf-8"))
-
-    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    writing = asyncio.create_task(writer(fd))
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        progress()
-        with source.open("rb") as f:
-            for item in todo:
-                await slots.acquire()
-                if writing.done():
-                    break
-                if summary.tokens >= token_cap or summary.cost >= cost_cap:
-                    summary.stopped = "budget"
-                    break
-                tasks.append(asyncio.create_task(work(f, item)))
-            await asyncio.gather(*tasks)
-    finally:
-        queue.put_nowait(None)
+        plan = _plan(source, out, args, summary, say)
+        inner = backend or make_backend(resolved.with_(transport_retries=0))
+        price = price_for(inner.model, resolved.embedded, prices)
+        if price is None:
+            say(f"no price for model {inner.model!r}: its cost counts as $0 (see --prices)")
+        throttled = ThrottledBackend(inner, resolved)
+        cache = ResponseCache(cache_path) if cache_path is not None else None
+        be: Backend = throttled if cache is None else CachingBackend(throttled, cache)
+        options = {**args, "concurrency": concurrency, "price": price, "on_progress": on_progress,
+                   "max_tokens_total": max_tokens_total, "max_cost": max_cost}  # fmt: skip
+        batch = _Batch(be, resolved, options)
+        batch.summary = summary
         try:
-            await writing
+            await batch.run(source, out, plan.todo)
         finally:
-            os.close(fd)
             if backend is None and isinstance(inner, OpenAIBackend):
                 await inner.aclose()  # the HTTP client this run made, while its loop runs
             summary.rate_limited = throttled.rate_limited
             if cache is not None:
                 summary.cache_hits = cache.hits
                 cache.close()
-    if retry_failed or repeated:
-        _compact(out, id_field)
-    summary.seconds = time.monotonic() - started
+        if retry_failed or plan.repeated:
+            _compact(out, id_field)
+    summary.problems = problems
+    summary.seconds = time.monotonic() - batch.started
     return summary
+
+
+def _check_paths(source: Path, out: Path, concurrency: int) -> None:
+    if concurrency < 1:
+        raise ConfigurationError("concurrency must be at least 1")
+    if str(source) == "-":
+        raise InputError("batch reads a JSONL file, not standard input: save it to a file first")
+    if not source.exists():
+        raise InputError(f"{source}: no such file")
+    if source.is_dir():
+        raise InputError(f"{source}: is a directory, not a JSONL file")
+    if not source.is_file():
+        raise InputError(f"{source}: not a regular file (a pipe or device); write it to a file")
+    if out.exists() and out.resolve() == source.resolve():
+        raise InputError("the output file must not be the input file")
+    if out.exists() and not out.is_file():
+        raise InputError(f"{out}: not a regular file; give a file path for the output")
 
 
 def run_batch(

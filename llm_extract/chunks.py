@@ -7,18 +7,18 @@ sentence ends where they can and repeat the previous chunk's last sentences
 seen whole by one of them.
 
 Merging keeps the first chunk's main deal first (news states its main deal
-early), drops repeats of a deal (same type and the same parties, ignoring
-case) and merges companies by name, pooling their aliases.
+early), merges repeats of a deal (the same parties, sellers aside, by folded
+name: the first record wins and later ones fill its empty fields) and merges
+companies by name, pooling their aliases.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .schemas import ArticleDeals, Company, Deal
-
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n\s*\n")
+from .company_names import fold_name
+from .schemas import ArticleDeals, Company, Deal, Role
+from .sentences import sentences
 
 
 @dataclass(frozen=True)
@@ -31,21 +31,10 @@ class Chunk:
         return self.start + len(self.text)
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    spans, pos = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.start() > pos:
-            spans.append((pos, m.start()))
-        pos = m.end()
-    if pos < len(text):
-        spans.append((pos, len(text)))
-    return spans
-
-
 def _pieces(text: str, max_chars: int) -> list[tuple[int, int]]:
     """Sentences, with any sentence longer than ``max_chars`` cut at whitespace."""
     out: list[tuple[int, int]] = []
-    for start, end in _sentences(text):
+    for start, end in sentences(text):
         while end - start > max_chars:
             cut = text.rfind(" ", start + 1, start + max_chars)
             cut = cut if cut > start else start + max_chars
@@ -84,17 +73,43 @@ def split(text: str, max_chars: int, overlap: int) -> list[Chunk]:
     return chunks
 
 
-def _deal_key(deal: Deal) -> tuple[str, frozenset[str]]:
-    return deal.deal_type.value, frozenset(p.name.casefold() for p in deal.parties)
+def _deal_key(deal: Deal) -> frozenset[str] | tuple[str, str]:
+    """Deals between the same companies are one deal, whatever type each record
+    gave it; a deal without parties is only its own repeat."""
+    names = frozenset(fold_name(p.name) for p in deal.parties if p.role is not Role.SELLER)
+    return names or (deal.deal_type.value, deal.trigger or "")
+
+
+def _combine(first: Deal, later: Deal) -> Deal:
+    """``first`` with the fields it left empty taken from a later record of the deal."""
+    update: dict[str, object] = {}
+    for name in Deal.model_fields:
+        mine, theirs = getattr(first, name), getattr(later, name)
+        if mine in (None, []) and theirs not in (None, []):
+            update[name] = theirs
+    known = {fold_name(p.name) for p in first.parties}
+    extra = [p for p in later.parties if fold_name(p.name) not in known]
+    if extra:
+        update["parties"] = [*first.parties, *extra][:6]
+    if first.background and not later.background:
+        update["background"] = False
+    return first.model_copy(update=update)
+
+
+def main_first(result: ArticleDeals) -> ArticleDeals:
+    """The deals reordered so that the article's own deals come before background ones."""
+    ordered = sorted(result.deals, key=lambda d: d.background)
+    return result.model_copy(update={"deals": ordered})
 
 
 def merge(results: list[ArticleDeals]) -> ArticleDeals:
     """One article result from the chunks' results, in chunk order."""
-    deals: dict[tuple[str, frozenset[str]], Deal] = {}
+    deals: dict[frozenset[str] | tuple[str, str], Deal] = {}
     companies: dict[str, Company] = {}
     for result in results:
         for deal in result.deals:
-            deals.setdefault(_deal_key(deal), deal)
+            found = _deal_key(deal)
+            deals[found] = _combine(deals[found], deal) if found in deals else deal
         for company in result.companies:
             key = company.name.casefold()
             if key not in companies:

@@ -9,6 +9,8 @@ to stdout as JSON; a one-line cost summary goes to stderr.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -16,11 +18,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .api import extract_deals
 from .errors import ConfigurationError, InputError, LLMExtractError
-from .pipeline import Report, check_text
+from .pipeline import CallReport, Report, check_text
 from .review import render_review
+from .schemas import ArticleDeals
 from .settings import Settings
 
 app = typer.Typer(
@@ -30,7 +34,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False everywhere: messages carry file names, server errors and user input,
+# which must print as they are ("[/x].txt", "[redacted]"), never as Rich markup.
+_err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 ModelOpt = Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
@@ -38,9 +44,11 @@ SpansOpt = Annotated[
     bool | None,
     typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
 ]
-CompactOpt = Annotated[
-    bool | None,
-    typer.Option("--compact/--full", help="Flat main-deal record (small models) or full."),
+StrategyOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="windows (a record per deal passage), record (one per article) or full schema."
+    ),
 ]
 ReasksOpt = Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")]
 TimeoutOpt = Annotated[float | None, typer.Option(help="Seconds per request.")]
@@ -52,33 +60,35 @@ EXIT_BAD_INPUT = 2
 @app.callback()
 def _main() -> None:
     """Extract typed, verified deal records from business news."""
+    log = logging.getLogger("llm_extract")
+    if not log.handlers:  # the library only logs; the command shows waits on stderr
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("llm-extract: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}", markup=True)
+    _err.print(Text.assemble(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
-def read_text(source: str) -> str:
+def read_text(source: str, max_chars: int = 2_000_000) -> str:
     """Read an article from a path or ``-`` (stdin) as UTF-8 text.
 
-    Raises :class:`InputError` with a one-line reason for anything that is not
-    usable text, so the CLI can map it to exit code 2.
+    Reads at most what ``max_chars`` characters can take in UTF-8 (4 bytes
+    each, plus a margin), so ``/dev/zero`` or an endless pipe cannot fill
+    memory, and refuses what is not a regular file (a FIFO or a device would
+    block or never end). Raises :class:`InputError` with a one-line reason for
+    anything that is not usable text, so the CLI can map it to exit code 2.
     """
+    limit = max_chars * 4 + 4096
     if source == "-":
-        data = sys.stdin.buffer.read()
-        where = "standard input"
+        data, where = sys.stdin.buffer.read(limit + 1), "standard input"
     else:
-        path = Path(source)
-        if not path.exists():
-            raise InputError(f"{source}: no such file")
-        if path.is_dir():
-            raise InputError(f"{source}: is a directory, not a text file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
-        where = source
+        data, where = _read_file(Path(source), limit), source
+    if len(data) > limit:
+        raise InputError(f"{where}: more than max_chars={max_chars:,} characters; split it")
     if b"\x00" in data:
         raise InputError(f"{where}: looks binary (contains NUL bytes), not a text article")
     try:
@@ -91,6 +101,31 @@ def read_text(source: str) -> str:
         return check_text(text)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a text file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a pipe or device); save the text to a file")
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def writable(path: Path) -> None:
+    """Raise :class:`InputError` unless ``path`` can be written, before any model call."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a directory")
+    if not parent.is_dir():
+        raise InputError(f"cannot write {path}: no directory {parent}")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise InputError(f"cannot write {path}: permission denied")
 
 
 def _date(value: str | None) -> date | None:
@@ -115,7 +150,7 @@ def deal(
         typer.Option("--json", help="One compact JSON object with the result and its report."),
     ] = False,
     spans: SpansOpt = None,
-    compact: CompactOpt = None,
+    strategy: StrategyOpt = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write a review page to this file.")
     ] = None,
@@ -131,54 +166,54 @@ def deal(
 ) -> None:
     """Extract the main deal (or --all deals) from an article and print JSON."""
     try:
-        text = read_text(source)
         settings = Settings.resolve(
-            model=model,
-            base_url=base_url,
-            spans=spans,
-            compact=compact,
-            reasks=reasks,
-            timeout=timeout,
-            ungrounded=ungrounded,
-        )
+            model=model, base_url=base_url, spans=spans, strategy=strategy, reasks=reasks,
+            timeout=timeout, ungrounded=ungrounded,
+        )  # fmt: skip
+        text = read_text(source, settings.max_chars)
         day = _date(published)
+        if html is not None:
+            writable(html)
     except (InputError, ConfigurationError) as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     report = Report()
     try:
         result = extract_deals(text, settings=settings, report=report, published=day)
-    except InputError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
-    except ConfigurationError as exc:
+    except (InputError, ConfigurationError) as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     except LLMExtractError as exc:
         _fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
-    payload: Any = result.model_dump(mode="json")
     found = all_deals or result.main_deal is not None
-    if not all_deals and result.main_deal is not None:
-        payload = result.main_deal.model_dump(mode="json")
     if found:
-        if as_json:
-            envelope = {"result": payload, "report": [c.to_dict() for c in report.calls]}
-            sys.stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
-        else:
-            sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-        sys.stdout.flush()
-    call = report.calls[-1]
-    _err.print(
-        f"{settings.describe()} · {call.prompt_version} · {call.attempts} attempt(s) · "
-        f"{call.prompt_tokens}+{call.completion_tokens} tokens · {call.latency_s:.1f}s · "
-        f"{len(call.evidence)} grounded, {len(call.dropped)} dropped",
-        markup=False,
-    )
+        _print_result(result, report, all_deals, as_json)
+    _err.print(_summary(settings, report.calls[-1]))
     if html is not None:
-        page = render_review(text, result, call, title=f"llm_extract: {source}")
+        page = render_review(text, result, report.calls[-1], title=f"llm_extract: {source}")
         try:
             html.write_text(page, encoding="utf-8")
         except OSError as exc:
             _fail(EXIT_BAD_INPUT, f"cannot write {html}: {exc.strerror or exc}")
     if not found:
         _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
+
+
+def _print_result(result: ArticleDeals, report: Report, all_deals: bool, as_json: bool) -> None:
+    main = result.main_deal
+    payload: Any = (main if main is not None and not all_deals else result).model_dump(mode="json")
+    if as_json:
+        envelope = {"result": payload, "report": [c.to_dict() for c in report.calls]}
+        sys.stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _summary(settings: Settings, call: CallReport) -> str:
+    return (
+        f"{settings.describe()} · {call.prompt_version} · {call.attempts} attempt(s) · "
+        f"{call.prompt_tokens}+{call.completion_tokens} tokens · {call.latency_s:.1f}s · "
+        f"{len(call.evidence)} grounded, {len(call.dropped)} dropped"
+    )
 
 
 @app.command()
@@ -245,6 +280,17 @@ def eval_(
         int | None,
         typer.Option(min=1, help="Documents at once (default: the embedded model's slots, or 8)."),
     ] = None,
+    split: Annotated[
+        str, typer.Option(help="all, train or holdout: the part of the dev set to score.")
+    ] = "all",
+    strategy: StrategyOpt = None,
+    adapter: Annotated[
+        str | None, typer.Option(help="Embedded model's LoRA adapter: a .gguf path or none.")
+    ] = None,
+    spans: SpansOpt = None,
+    min_confidence: Annotated[
+        float | None, typer.Option(help="Drop deals whose type confidence is lower.")
+    ] = None,
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
     from . import eval_runner
@@ -255,7 +301,8 @@ def eval_(
             replay=replay, record=record, recording=recording, save_predictions=save_predictions,
             against=against, tolerance=tolerance, save_baseline=save_baseline,
             corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
-            as_json=as_json, html=html, concurrency=concurrency,
+            as_json=as_json, html=html, concurrency=concurrency, split=split,
+            strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
         ),
         _err,
     )  # fmt: skip
@@ -265,7 +312,7 @@ def eval_(
 
 @app.command()
 def convert(
-    corpus: Annotated[str, typer.Argument(help="utah, sentivent or fire.")],
+    corpus: Annotated[str, typer.Argument(help="utah, sentivent, fire or reuters-no-deal.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Gold JSONL to write.")],
     corpus_root: Annotated[Path, typer.Option(help="The shared corpus folder.")] = Path(
         "../shared/corpus"
@@ -284,6 +331,9 @@ def convert(
             corpus_root / "sentivent/docs.jsonl", corpus_root / "sentivent/deal_events.jsonl"
         ),
         "fire": lambda: converters.from_fire(corpus_root / "fire/deal_subset_dev.jsonl"),
+        "reuters-no-deal": lambda: converters.from_reuters_no_deal(
+            corpus_root / "reuters21578/non_acq.jsonl.gz"
+        ),
     }
     if corpus not in sources:
         _fail(EXIT_BAD_INPUT, f"corpus must be one of {', '.join(sources)}, not {corpus!r}")
@@ -309,7 +359,7 @@ def batch_(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     spans: SpansOpt = None,
-    compact: CompactOpt = None,
+    strategy: StrategyOpt = None,
     reasks: ReasksOpt = None,
     timeout: TimeoutOpt = None,
     retry_failed: Annotated[
@@ -358,7 +408,7 @@ def batch_(
     table: dict[str, dict[str, float]] | None = None
     try:
         settings = Settings.resolve(
-            model=model, base_url=base_url, spans=spans, compact=compact, reasks=reasks,
+            model=model, base_url=base_url, spans=spans, strategy=strategy, reasks=reasks,
             timeout=timeout,
         )  # fmt: skip
         if prices is not None:

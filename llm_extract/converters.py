@@ -9,6 +9,7 @@ a score on that corpus means.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -176,3 +177,30 @@ def from_fire(path: Path) -> list[GoldDoc]:
         if deals:
             out.append(GoldDoc(id=f"fire-{row['orig_id']}", text=row["text"], deals=deals))
     return out
+
+
+EARNINGS_AND_COMMODITIES = frozenset(
+    "earn crude grain wheat corn sugar coffee cocoa gold silver copper veg-oil oilseed soybean "
+    "livestock cotton rubber tin alum nat-gas rice barley palm-oil zinc lead nickel".split()
+)
+
+
+def from_reuters_no_deal(path: Path, limit: int | None = None) -> list[GoldDoc]:
+    """Reuters stories on earnings or commodity prices -> docs annotated as having no deal.
+
+    A story qualifies when every one of its topics is an earnings or commodity
+    topic (:data:`EARNINGS_AND_COMMODITIES`) and it is not an acquisition
+    story. Only ``deals`` is annotated, as empty, so every predicted deal is
+    counted as invented (``invented`` in the scores). Some such stories do
+    mention a sale or a contract in passing; the figure is an upper bound on
+    invention, not an exact count of it.
+    """
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            topics = set(row.get("topics") or [])
+            body = (row.get("body") or "").strip()
+            if topics and topics <= EARNINGS_AND_COMMODITIES and body:
+                out.append(GoldDoc(id=f"reuters-{row['newid']}", text=body, deals=[]))
+    return out[:limit]

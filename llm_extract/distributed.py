@@ -32,16 +32,15 @@ Ray is imported lazily: ``import llm_extract.distributed`` works without it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import importlib
 import threading
 from typing import Any
 
 from .api import aextract_deals
-from .backends import scrub
 from .errors import ConfigurationError, InputError
 from .pipeline import Report
 from .providers import make_backend
+from .redaction import scrub
 from .settings import Settings
 
 COLUMNS = ("status", "result", "error", "prompt_tokens", "completion_tokens")
@@ -82,7 +81,7 @@ class Extractor:
 
     def __init__(
         self,
-        settings_kwargs: dict[str, Any],
+        settings: Settings,
         *,
         id_column: str = "id",
         text_column: str = "text",
@@ -92,11 +91,12 @@ class Extractor:
     ) -> None:
         if per_actor_concurrency < 1:
             raise ConfigurationError("per_actor_concurrency must be at least 1")
-        kwargs = dict(settings_kwargs)
         if base_urls:
             index = _ray().get(counter.take.remote()) if counter is not None else 0
-            kwargs["base_url"] = base_urls[index % len(base_urls)]
-        self.settings = Settings.resolve(**kwargs)
+            settings = settings.with_(base_url=base_urls[index % len(base_urls)])
+        # The driver's resolved settings, used as they are: never re-resolved on a
+        # worker, whose environment may name another server or key.
+        self.settings = settings
         self.backend = make_backend(self.settings)
         self.id_column, self.text_column = id_column, text_column
         self.per_actor_concurrency = per_actor_concurrency
@@ -169,7 +169,7 @@ def extract_dataset(
     return ds.map_batches(
         Extractor,
         fn_constructor_kwargs={
-            "settings_kwargs": dataclasses.asdict(resolved),
+            "settings": resolved,
             "id_column": id_column,
             "text_column": text_column,
             "per_actor_concurrency": per_actor_concurrency,

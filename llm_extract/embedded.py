@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -55,6 +56,51 @@ def embedded_model_path(settings: Settings) -> Path:
     return Path(assemble())
 
 
+ADAPTER_FILE = Path(__file__).resolve().parent / "adapters" / "deal-windows.gguf"
+
+
+def _packaged_model(settings: Settings) -> bool:
+    return not (settings.model_path or (settings.model or "").endswith(".gguf"))
+
+
+def adapter_path(settings: Settings) -> Path | None:
+    """The LoRA adapter the embedded model runs with, if any.
+
+    None in settings means the adapter this package ships, which is trained for
+    the packaged GGUF only; "none" means no adapter.
+    """
+    choice = settings.adapter
+    if choice is not None and choice.strip().lower() in ("", "none"):
+        return None
+    if choice is None:
+        return ADAPTER_FILE if _packaged_model(settings) and ADAPTER_FILE.is_file() else None
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        raise ConfigurationError(f"adapter file {path} does not exist")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:10]
+
+
+def model_id(settings: Settings) -> str:
+    """The embedded model's name in reports, caches and recordings.
+
+    With an adapter it names the adapter file and its digest too: a retrained
+    adapter answers differently, so its recordings must not be taken for the
+    old one's.
+    """
+    base = settings.model_name
+    path = adapter_path(settings)
+    if path is None:
+        return base
+    stat = path.stat()
+    return f"{base}+{path.stem}@{_digest(str(path), stat.st_size, stat.st_mtime_ns)}"
+
+
 @dataclass(frozen=True)
 class RuntimeSpec:
     """Everything that decides which llama.cpp server a process needs."""
@@ -64,6 +110,7 @@ class RuntimeSpec:
     slots: int
     threads: int
     chat_template: str = ""
+    adapter: str | None = None
     host: str = "127.0.0.1"
     port: int = 0
     api_key: str | None = None
@@ -71,13 +118,14 @@ class RuntimeSpec:
     @classmethod
     def from_settings(cls, settings: Settings) -> RuntimeSpec:
         path = embedded_model_path(settings)
-        packaged = not (settings.model_path or (settings.model or "").endswith(".gguf"))
+        adapter = adapter_path(settings)
         return cls(
             path=str(path),
             n_ctx=settings.n_ctx,
             slots=settings.slots,
             threads=settings.n_threads or os.cpu_count() or 1,
-            chat_template=_GEMMA_TEMPLATE if packaged else "",
+            chat_template=_GEMMA_TEMPLATE if _packaged_model(settings) else "",
+            adapter=None if adapter is None else str(adapter),
         )
 
 
@@ -104,6 +152,8 @@ class Runtime:
         if spec.chat_template:
             params.use_jinja = False  # a built-in template name, not Jinja source
             params.chat_template = spec.chat_template
+        if spec.adapter:
+            params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(spec.adapter, 1.0)]
         params.hostnames = [spec.host]
         params.port = spec.port
         # In-process calls need no key. The listener gets a random one unless the
@@ -156,12 +206,13 @@ class EmbeddedBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.model = settings.model_name
-        self._runtime = runtime(RuntimeSpec.from_settings(settings))
+        self.model = model_id(settings)
+        self.adapter = adapter_path(settings)
+        self.runtime = runtime(RuntimeSpec.from_settings(settings))
 
     def complete(self, request: ChatRequest) -> Completion:
         body = openai_body(self.model, request, "json_schema")
-        out = self._runtime.chat(body)
+        out = self.runtime.chat(body)
         return completion_from_dict(out, self.model)
 
     async def acomplete(self, request: ChatRequest) -> Completion:
@@ -180,6 +231,7 @@ def completion_from_dict(out: dict[str, Any], model: str) -> Completion:
         return Completion(None, None, None, prompt_tokens, completion_tokens, model)
     choice = choices[0]
     message = choice.get("message") or {}
+    logprobs = (choice.get("logprobs") or {}).get("content")
     return Completion(
         content=message.get("content"),
         finish_reason=choice.get("finish_reason"),
@@ -187,4 +239,5 @@ def completion_from_dict(out: dict[str, Any], model: str) -> Completion:
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         model=model,
+        tokens=[(t["token"], float(t["logprob"])) for t in logprobs] if logprobs else None,
     )

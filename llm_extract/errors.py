@@ -2,9 +2,11 @@
 
 ``LLMExtractError``
     ``InputError`` (also a ``ValueError``): the text itself is unusable.
+        ``OutputInUseError``: another batch run holds the output file.
     ``ConfigurationError``: settings that cannot work (missing model file...).
     ``BackendError``: the model server could not be reached or refused us,
     after the transport retry budget was spent.
+        ``DeadlineExceededError``: the document's total time ran out.
     ``ExtractionError``: the model answered, but no valid result came of it.
         ``TruncatedOutputError``: the answer hit the token limit.
         ``ValidationFailedError``: still schema-invalid after repair and re-asks.
@@ -26,6 +28,10 @@ class LLMExtractError(Exception):
 
 class InputError(LLMExtractError, ValueError):
     """The input text cannot be extracted from: empty, binary, undecodable."""
+
+
+class OutputInUseError(InputError):
+    """Another run is writing the same output file; nothing was done."""
 
 
 class ConfigurationError(LLMExtractError):
@@ -55,6 +61,11 @@ class BackendError(LLMExtractError):
         self.attempts = attempts
         self.transient = transient
         self.retry_after = retry_after
+
+
+class DeadlineExceededError(BackendError):
+    """The extraction's total time (``settings.deadline``) ran out across its
+    requests, retries and re-asks; nothing half-done is returned."""
 
 
 @dataclass

@@ -24,10 +24,11 @@ from rich.table import Table
 
 from .api import _backend_for, aextract_deals
 from .backends import Backend
-from .baselines import compare
+from .baselines import changes, compare
+from .embedded import model_id
 from .errors import LLMExtractError
-from .evals import deals_to_utah_slots, score_docs, score_utah
-from .goldsets import load_gold, resolve_text
+from .evals import Scores, deals_to_utah_slots, invented_deals, score_docs, score_utah
+from .goldsets import load_gold, resolve_text, split_of
 from .pipeline import Report
 from .recordings import RecordingBackend, ReplayBackend, Timing
 from .settings import Settings
@@ -45,7 +46,7 @@ def choose_backend(settings: Settings, mode: str, recording: Path) -> Backend:
     """``live`` (the configured model), ``record`` (live, saving every answer)
     or ``replay`` (answers only from the recording, no model at all)."""
     if mode == "replay":
-        return ReplayBackend(recording, settings.model_name)
+        return ReplayBackend(recording, model_name(settings))
     live = _backend_for(settings)
     return RecordingBackend(live, recording) if mode == "record" else live
 
@@ -210,14 +211,24 @@ class EvalArgs:
     as_json: bool = False
     html: Path | None = None
     concurrency: int | None = None
+    split: str = "all"
+    strategy: str | None = None
+    adapter: str | None = None
+    spans: bool | None = None
+    min_confidence: float | None = None
 
 
 def _documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
-    """Gold documents for the scorer and (id, text, published) to extract from."""
+    """Gold documents for the scorer and (id, text, published) to extract from,
+    limited to ``args.split`` (see :func:`~llm_extract.goldsets.split_of`)."""
+
+    def wanted(doc_id: str) -> bool:
+        return args.split == "all" or split_of(doc_id) == args.split
+
     if args.fmt == "utah":
-        rows = load_jsonl(args.gold)[: args.limit]
+        rows = [r for r in load_jsonl(args.gold) if wanted(f"utah-{r['id']}")][: args.limit]
         return rows, [(str(r["id"]), str(r["text"]), None) for r in rows]
-    docs = load_gold(args.gold, args.corpus_root)[: args.limit]
+    docs = [d for d in load_gold(args.gold, args.corpus_root) if wanted(d.id)][: args.limit]
     texts = [(d.id, resolve_text(d, args.corpus_root), _day(d.published)) for d in docs]
     return list(docs), texts
 
@@ -269,49 +280,121 @@ def _cost_line(cost: dict[str, Any]) -> str:
     )
 
 
-def run(args: EvalArgs, err: Console) -> int:
-    """The eval command. Returns the exit code: 0, 1 on regression, 2 on bad input."""
+def model_name(settings: Settings) -> str:
+    """The name recordings and replays use: with an adapter, the adapter's identity too."""
+    return model_id(settings) if settings.embedded else settings.model_name
+
+
+def _settings(args: EvalArgs) -> Settings:
+    return Settings.resolve(
+        model=args.model, base_url=args.base_url, strategy=args.strategy, adapter=args.adapter,
+        spans=args.spans, min_confidence=args.min_confidence,
+    )  # fmt: skip
+
+
+def _extract(
+    args: EvalArgs, texts: list[tuple[str, str, str | None]], err: Console
+) -> tuple[list[dict[str, Any]], Report, Backend]:
+    """Predictions for ``texts`` from the live, recording or replaying backend."""
+    settings = _settings(args)
+    mode = "replay" if args.replay else "record" if args.record else "live"
+    path = args.recording or recording_path(Path("evals/recordings"), model_name(settings))
+    backend = choose_backend(settings, mode, path)
+    report = Report()
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("extracting", total=len(texts))
+        width = args.concurrency or (settings.slots if settings.embedded else 8)
+        found = predict(texts, settings, backend, report, lambda i, e: bar.advance(task), width)
+    for p in [p for p in found if "error" in p][:5]:
+        err.print(f"{p['id']}: {p['error']}", markup=False)
+    return found, report, backend
+
+
+def _score(args: EvalArgs, gold: list[Any], preds: list[dict[str, Any]]) -> Scores:
+    if args.fmt == "utah":
+        return score_utah(gold, preds)
+    return score_docs(
+        gold, preds, mode="fuzzy" if args.fuzzy else "exact", threshold=args.threshold
+    )
+
+
+def _print_table(scores: Scores, data: dict[str, Any], out: Console) -> None:
+    table = Table("field", "P", "R", "F1", "tp", "fp", "fn", "omit", "halluc", "mismatch")
+    idle = _unscored(data["fields"])
+    for row in scores.table_rows():
+        if row[0] not in idle:
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+    if idle:
+        out.print(f"not scored (no gold and no prediction): {', '.join(idle)}", markup=False)
+    if invented := data.get("invented"):
+        out.print(
+            f"documents without gold deals that got a deal: {invented['with_deal']} of "
+            f"{invented['documents']} ({invented['rate']:.1%})",
+            markup=False,
+        )
+    if cost := data.get("cost"):
+        out.print(_cost_line(cost), markup=False)
+
+
+def _against(args: EvalArgs, data: dict[str, Any], out: Console, err: Console) -> int | None:
+    """Compare with the baseline: the regression gate and the bootstrap intervals.
+    Returns 1 on regression, 0 if none, None if the baseline cannot be read."""
+    assert args.against is not None
+    try:
+        baseline = json.loads(args.against.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        err.print(f"error: cannot read baseline {args.against}: {exc}", markup=False)
+        return None
+    if not args.as_json:
+        for change in changes(data, baseline):
+            if abs(change.delta) > 1e-9:
+                out.print(f"change: {change.line()}", markup=False)
+    regressions = compare(data, baseline, args.tolerance)
+    for line in regressions:
+        (err if args.as_json else out).print(f"regression: {line}", markup=False)
+    return 1 if regressions else 0
+
+
+def _check(args: EvalArgs) -> str | None:
     if args.fmt not in ("deals", "utah"):
-        err.print(f"error: --format must be deals or utah, not {args.fmt!r}")
-        return 2
+        return f"--format must be deals or utah, not {args.fmt!r}"
     if args.replay and args.record:
-        err.print("error: --replay and --record exclude each other")
+        return "--replay and --record exclude each other"
+    if args.split not in ("all", "train", "holdout"):
+        return f"--split must be all, train or holdout, not {args.split!r}"
+    return None
+
+
+def run(args: EvalArgs, err: Console) -> int:
+    """The eval command. Returns the exit code: 0, 1 on regression, 2 on bad input.
+
+    With ``--json`` stdout is exactly one JSON document; everything else goes
+    to stderr.
+    """
+    if problem := _check(args):
+        err.print(f"error: {problem}", markup=False)
         return 2
+    stale = failed = 0
+    report, backend = Report(), None
     try:
         gold, texts = _documents(args)
-        stale = 0
-        backend: Backend | None = None
         if args.predictions is not None:
             preds = load_jsonl(args.predictions)
-            report = Report()
         else:
-            settings = Settings.resolve(model=args.model, base_url=args.base_url)
-            mode = "replay" if args.replay else "record" if args.record else "live"
-            path = args.recording or recording_path(Path("evals/recordings"), settings.model_name)
-            backend = choose_backend(settings, mode, path)
-            report = Report()
-            with Progress(console=err, transient=True) as bar:
-                task = bar.add_task("extracting", total=len(texts))
-                width = args.concurrency or (settings.slots if settings.embedded else 8)
-                found = predict(
-                    texts, settings, backend, report, lambda i, e: bar.advance(task), width
-                )
+            found, report, backend = _extract(args, texts, err)
             preds = [to_utah(p) for p in found] if args.fmt == "utah" else found
-            failures = [p for p in found if "error" in p]
-            for p in failures[:5]:
-                err.print(f"{p['id']}: {p['error']}", markup=False)
-            stale = sum("StaleRecordingError" in p["error"] for p in failures)
+            stale = sum("StaleRecordingError" in p.get("error", "") for p in found)
+            failed = sum("error" in p for p in found)
         if args.save_predictions:
             write_jsonl(preds, args.save_predictions)
     except (OSError, ValueError, LLMExtractError) as exc:
         err.print(f"error: {exc}", markup=False)
         return 2
-    if args.fmt == "utah":
-        scores = score_utah(gold, preds)
-    else:
-        scores = score_docs(gold, preds, mode="fuzzy" if args.fuzzy else "exact",
-                            threshold=args.threshold)  # fmt: skip
+    scores = _score(args, gold, preds)
     data = scores.to_dict()
+    if args.fmt == "deals":
+        data["invented"] = invented_deals(gold, preds)
     if report.calls:
         timing = backend.timing if isinstance(backend, RecordingBackend | ReplayBackend) else None
         data["cost"] = _cost(report, timing, len(texts))
@@ -320,33 +403,23 @@ def run(args: EvalArgs, err: Console) -> int:
         args.save_baseline.write_text(json.dumps(_baseline(data), indent=1, sort_keys=True) + "\n")
     if args.html:
         args.html.write_text(render_html(data, f"eval: {args.gold.name}"), encoding="utf-8")
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, markup=False)
     if args.as_json:
         print(json.dumps(data, ensure_ascii=False))
     else:
-        table = Table("field", "P", "R", "F1", "tp", "fp", "fn", "omit", "halluc", "mismatch")
-        idle = _unscored(data["fields"])
-        for row in scores.table_rows():
-            if row[0] not in idle:
-                table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        out.print(table)
-        if idle:
-            out.print(f"not scored (no gold and no prediction): {', '.join(idle)}", markup=False)
-        if cost := data.get("cost"):
-            out.print(_cost_line(cost), markup=False)
+        _print_table(scores, data, out)
     code = 0
     if args.against:
-        try:
-            baseline = json.loads(args.against.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            err.print(f"error: cannot read baseline {args.against}: {exc}", markup=False)
+        gate = _against(args, data, out, err)
+        if gate is None:
             return 2
-        regressions = compare(data, baseline, args.tolerance)
-        for line in regressions:
-            out.print(f"regression: {line}", markup=False)
-        code = 1 if regressions else 0
+        code = gate
     if stale:
-        out.print(f"stale: {stale} document(s) are not in the recording; re-record with --record")
+        err.print(f"stale: {stale} document(s) are not in the recording; re-record with --record")
         code = 1
-    print(f"micro_f1={scores.micro_f1:.4f}")
+    if texts and failed == len(texts):
+        err.print(f"error: extraction failed for all {failed} documents", markup=False)
+        code = 1
+    if not args.as_json:
+        print(f"micro_f1={scores.micro_f1:.4f}")
     return code

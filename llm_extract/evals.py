@@ -382,3 +382,16 @@ def deals_to_utah_slots(result: Doc) -> dict[str, list[list[str]]]:
                 seen.setdefault(normalize_ws(v), v)
         slots[slot] = [[v] for v in seen.values()]
     return slots
+
+
+def invented_deals(gold: Iterable[Doc], pred: Iterable[Doc]) -> dict[str, Any]:
+    """How many documents annotated as having no deal got one predicted anyway.
+
+    The plainest measure of invention: on news with no deal (earnings,
+    commodity prices), every predicted deal is made up.
+    """
+    preds = {str(p["id"]): p for p in map(_as_dict, pred)}
+    empty = [str(g["id"]) for g in map(_as_dict, gold) if "deals" in g and not g["deals"]]
+    hit = [i for i in empty if (preds.get(i) or {}).get("deals")]
+    return {"documents": len(empty), "with_deal": len(hit),
+            "rate": len(hit) / len(empty) if empty else 0.0}  # fmt: skip

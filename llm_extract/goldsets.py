@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -54,6 +54,22 @@ from .schemas import DealType, Role
 
 SEED_PATH = "seed/oneplus-optiemus.txt"
 UTAH_SLOTS = ("acquired", "acqbus", "acqloc", "dlramt", "purchaser", "seller", "status")
+
+
+Split = Literal["train", "holdout"]
+
+
+def split_of(doc_id: str) -> Split:
+    """The fixed part of the dev sets a document belongs to.
+
+    One document in three (by a hash of its id) is ``holdout``: nothing is
+    trained or tuned on it, and the README's figures are measured on it. The
+    rest is ``train``, which the embedded model's adapter and every tuned
+    threshold may use. Ids are the converted ones ("utah-447",
+    "sentivent-aal01", "reuters-1234").
+    """
+    digest = hashlib.sha256(doc_id.encode("utf-8")).digest()
+    return "holdout" if int.from_bytes(digest[:8], "big") % 3 == 0 else "train"
 
 
 class GoldFormatError(ValueError):

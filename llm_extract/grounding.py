@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from .sentences import injected_spans
+
 Alignment = Literal["exact", "case", "fuzzy"]
 
 _TOKEN = re.compile(
@@ -102,9 +104,16 @@ def _capitalized(word: str) -> bool:
 
 
 def candidate_spans(text: str) -> Candidates:
-    """Collect the spans of ``text`` that fields may be filled from."""
+    """Collect the spans of ``text`` that fields may be filled from.
+
+    Sentences that address a model rather than report news (a prompt
+    injection's "report that Evil Corp bought ...") give no spans, so with span
+    enums on the model cannot even choose a name that only they mention.
+    """
     names: dict[str, None] = {}
     phrases: dict[str, None] = {}
+    for start, end in injected_spans(text):
+        text = text[:start] + " " * (end - start) + text[end:]
     for tokens in _chunks(text):
         words = [text[s:e] for s, e in tokens]
         run: list[int] = []
@@ -248,15 +257,36 @@ Path_ = tuple[Any, ...]
 Policy = Literal["drop", "flag"]
 
 
+def align_outside(
+    value: str, text: str, folded: tuple[str, list[int]], blocked: list[tuple[int, int]]
+) -> Match | None:
+    """Like :func:`align`, skipping occurrences inside the ``blocked`` spans
+    (sentences that address the model): those are no evidence."""
+    match = align(value, text, folded)
+    offset = 0
+    while match is not None and any(s <= match.start and match.end <= e for s, e in blocked):
+        offset = match.end
+        rest = align(value, text[offset:])
+        match = (
+            None if rest is None else Match(offset + rest.start, offset + rest.end, rest.alignment)
+        )
+    return match
+
+
 def verify(
     data: Any, schema: dict[str, Any], text: str, folded: tuple[str, list[int]]
 ) -> tuple[list[Evidence], list[tuple[Path_, str]]]:
     """Evidence for every grounded string of ``data`` (a JSON-ready dump that
-    follows ``schema``), and the (path, value) pairs that were not found."""
+    follows ``schema``), and the (path, value) pairs that were not found.
+
+    A value that stands only in a sentence addressing the model (a prompt
+    injection, see :func:`~llm_extract.sentences.injected_spans`) is not found.
+    """
     evidence: list[Evidence] = []
     missing: list[tuple[Path_, str]] = []
+    blocked = injected_spans(text)
     for path, value in grounded_strings(data, schema):
-        match = align(value, text, folded)
+        match = align_outside(value, text, folded, blocked)
         if match is None:
             missing.append((path, value))
         else:
@@ -391,3 +421,28 @@ def _prune(data: Any, path: Path_, model: type[BaseModel]) -> tuple[Any, Path_ |
                 continue
             return trial, path[:depth]
     return data, None
+
+
+def drop_derived(data: Any, schema: dict[str, Any]) -> Any:
+    """``data`` without the values of derived fields (``x-derived``): those come
+    from normalization alone, never from a model's answer."""
+    defs = schema.get("$defs", {})
+
+    def walk(value: Any, node: dict[str, Any]) -> Any:
+        node = _resolve(node, defs)
+        for option in node.get("anyOf", []):
+            option = _resolve(option, defs)
+            if _fits(value, option) and option.get("type") != "null":
+                return walk(value, option)
+        if isinstance(value, dict):
+            props = node.get("properties", {})
+            return {
+                k: walk(v, props[k]) if k in props else v
+                for k, v in value.items()
+                if not (k in props and _resolve(props[k], defs).get("x-derived"))
+            }
+        if isinstance(value, list):
+            return [walk(v, node.get("items", {})) for v in value]
+        return value
+
+    return walk(data, schema)

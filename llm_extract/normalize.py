@@ -315,9 +315,11 @@ def country_code(text: str) -> str | None:
 def normalize_article(result: ArticleDeals, published: dt.date | None = None) -> ArticleDeals:
     """A deep copy of ``result`` with the derived fields filled and companies merged.
 
-    Derived fields already set (by the model or an earlier pass) are kept, so
-    normalizing twice changes nothing. Party names inside deals stay as written
-    (grounding aligns them). Companies are regrouped with
+    Derived fields come only from normalizing the grounded text beside them:
+    whatever a model put there is overwritten (None when the text does not
+    parse), so an answer cannot slip "Evil Corp" into ``currency`` or 9e9 into
+    the amount of "an undisclosed sum". Normalizing twice changes nothing.
+    Party names inside deals stay as written (grounding aligns them). Companies are regrouped with
     :func:`group_company_names` over company names, aliases and party names:
     one Company per group, its canonical name first and at most four aliases;
     country and business come from the first company named in the group that
@@ -325,20 +327,16 @@ def normalize_article(result: ArticleDeals, published: dt.date | None = None) ->
     """
     out = result.model_copy(deep=True)
     for deal in out.deals:
-        if deal.amount is not None and (money := parse_money(deal.amount.text)):
-            if deal.amount.amount is None:
-                deal.amount.amount = money.amount
-            if deal.amount.currency is None:
-                deal.amount.currency = money.currency
-        if deal.date_iso is None and deal.date:
-            deal.date_iso = parse_date(deal.date, published)
+        if deal.amount is not None:
+            money = parse_money(deal.amount.text)
+            deal.amount.amount = money.amount if money else None
+            deal.amount.currency = money.currency if money else None
+        deal.date_iso = parse_date(deal.date, published) if deal.date else None
         for volume in deal.volumes:
-            if count := parse_count(volume.text):
-                volume.value = count[0] if volume.value is None else volume.value
-                volume.unit = count[1] if volume.unit is None else volume.unit
+            count = parse_count(volume.text)
+            volume.value, volume.unit = count if count else (None, None)
     for company in out.companies:
-        if company.country_code is None and company.country:
-            company.country_code = country_code(company.country)
+        company.country_code = country_code(company.country) if company.country else None
     names = [n for c in out.companies for n in (c.name, *c.aliases)]
     names += [p.name for d in out.deals for p in d.parties]
     merged = [_merge(group, out.companies) for group in group_company_names(names)]
@@ -356,7 +354,7 @@ def _merge(group: list[str], companies: list[Company]) -> tuple[bool, Company]:
         name=group[0],
         aliases=group[1:5],
         country=next((c.country for c in sources if c.country), None),
-        country_code=next((c.country_code for c in sources if c.country_code), None),
+        country_code=next((c.country_code for c in sources if c.country), None),
         business=next((c.business for c in sources if c.business), None),
     )
     return bool(named), company

@@ -19,8 +19,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .backends import Backend, ChatRequest, Completion
+from .confidence import Confidence, confidences
 from .errors import (
     AttemptRecord,
+    DeadlineExceededError,
     EmptyResponseError,
     ExtractionError,
     InputError,
@@ -28,7 +30,16 @@ from .errors import (
     TruncatedOutputError,
     ValidationFailedError,
 )
-from .grounding import Dropped, Evidence, candidate_spans, dotted, fold_text, settle, verify
+from .grounding import (
+    Dropped,
+    Evidence,
+    candidate_spans,
+    dotted,
+    drop_derived,
+    fold_text,
+    settle,
+    verify,
+)
 from .parsing import ParseFailure, parse_json
 from .prompts import (
     PromptSpec,
@@ -58,6 +69,7 @@ class CallReport:
     problems: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    confidence: list[Confidence] = field(default_factory=list)
     chunks: int = 1
 
     def absorb(self, other: CallReport, prefix: str = "") -> None:
@@ -70,6 +82,7 @@ class CallReport:
         self.repairs.extend(other.repairs)
         self.problems.extend(prefix + p for p in other.problems)
         self.dropped.extend(replace(d, path=prefix + d.path) for d in other.dropped)
+        self.confidence.extend(replace(c, path=prefix + c.path) for c in other.confidence)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,9 +126,20 @@ class Run(Generic[T]):
     """State of one extraction: the next request, and the verdict on each answer."""
 
     def __init__(
-        self, text: str, model: type[T], spec: PromptSpec, settings: Settings, backend: Backend
+        self,
+        text: str,
+        model: type[T],
+        spec: PromptSpec,
+        settings: Settings,
+        backend: Backend,
+        *,
+        logprobs: bool = False,
+        ground_reask: bool = True,
+        deadline_at: float | None = None,
     ) -> None:
         self.text = check_text(text)
+        self.logprobs = logprobs
+        self.deadline_at = deadline_at or time.monotonic() + settings.deadline
         self.model = model
         self.settings = settings
         self.spans = settings.use_spans
@@ -124,7 +148,7 @@ class Run(Generic[T]):
         self.messages = self.base
         self.report = CallReport(backend.model, prompt_version(spec, model))
         self.history: list[AttemptRecord] = []
-        self.grounding_reasked = False
+        self.grounding_reasked = not ground_reask
         self._folded = fold_text(text)
         self._raw_schema = model_schema(model)
 
@@ -136,6 +160,7 @@ class Run(Generic[T]):
             max_tokens=self.settings.max_tokens,
             temperature=self.settings.temperature,
             seed=self.settings.seed,
+            logprobs=self.logprobs,
         )
 
     def take(self, completion: Completion, seconds: float) -> T | None:
@@ -187,11 +212,14 @@ class Run(Generic[T]):
             return None
         record.repairs.extend(parsed.repairs)
         try:
-            value = self.model.model_validate(parsed.value)
+            value = self.model.model_validate(drop_derived(parsed.value, self._raw_schema))
         except ValidationError as exc:
             record.problems.extend(_describe(exc))
             return None
-        return self._ground(value, record)
+        grounded = self._ground(value, record)
+        if grounded is not None and not parsed.repairs:
+            self.report.confidence = confidences(raw, completion.tokens)
+        return grounded
 
     def _ground(self, value: T, record: AttemptRecord) -> T | None:
         data = value.model_dump(mode="json")
@@ -222,8 +250,20 @@ class Run(Generic[T]):
         )
 
 
+def _in_time(run: Run[Any]) -> None:
+    if time.monotonic() > run.deadline_at:
+        raise DeadlineExceededError(
+            f"gave up: the extraction took longer than deadline={run.settings.deadline:g} s "
+            f"({run.report.attempts} answer(s) so far)",
+            status=None,
+            attempts=run.report.requests,
+            transient=True,
+        )
+
+
 def run_sync(run: Run[T], backend: Backend) -> T:
     while True:
+        _in_time(run)
         started = time.perf_counter()
         completion = backend.complete(run.request())
         value = run.take(completion, time.perf_counter() - started)
@@ -233,6 +273,7 @@ def run_sync(run: Run[T], backend: Backend) -> T:
 
 async def run_async(run: Run[T], backend: Backend) -> T:
     while True:
+        _in_time(run)
         started = time.perf_counter()
         completion = await backend.acomplete(run.request())
         value = run.take(completion, time.perf_counter() - started)

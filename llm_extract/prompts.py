@@ -8,7 +8,8 @@ caches and reports all change when either changes.
 :func:`request_schema` turns a Pydantic model into the JSON schema sent with
 the request: references inlined, every property required (nullable where
 optional), and, with span constraint on, every free string field replaced by
-an enum of spans from the source text.
+an enum of spans from the source text. Derived fields (``x-derived``) are never
+asked for: normalization fills them from the grounded text.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class PromptSpec:
 
 DEALS = PromptSpec("deals", "deals.system.j2", "examples/deals.json")
 DEAL_SLOTS = PromptSpec("deal_slots", "deal_slots.system.j2", "examples/deal_slots.json")
+WINDOWS = PromptSpec("windows", "windows.system.j2", "examples/windows.json")
+WINDOWS_TUNED = PromptSpec("windows_tuned", "windows_tuned.system.j2")
 GENERIC = PromptSpec("extract", "extract.system.j2")
 
 
@@ -184,7 +187,7 @@ def _shape(
         props = {
             name: _shape(sub, defs, cands, None, used)
             for name, sub in node["properties"].items()
-            if not (cands is not None and sub.get("x-derived"))
+            if not sub.get("x-derived")
         }
         if any(sub.get("enum") == [] for sub in props.values()):
             return {"enum": []}

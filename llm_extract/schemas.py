@@ -76,6 +76,7 @@ class Money(BaseModel):
     )
     currency: str | None = Field(
         default=None,
+        pattern=r"^[A-Z]{3}$",
         description="ISO 4217 code of the currency, e.g. 'USD', if stated.",
         json_schema_extra=_DERIVED,
     )
@@ -143,6 +144,7 @@ class Company(BaseModel):
     )
     country_code: str | None = Field(
         default=None,
+        pattern=r"^[A-Z]{2}$",
         description="ISO 3166-1 alpha-2 code of that country, e.g. 'CN'.",
         json_schema_extra=_DERIVED,
     )
@@ -216,6 +218,7 @@ class Deal(BaseModel):
     )
     date_iso: str | None = Field(
         default=None,
+        pattern=r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$",
         description="That date in ISO 8601, as precise as the text allows: 2024, 2024-04.",
         json_schema_extra=_DERIVED,
     )

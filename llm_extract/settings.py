@@ -16,9 +16,12 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .errors import ConfigurationError
+from .redaction import check_url, redact_url
 
 ResponseFormat = Literal["auto", "json_schema", "json_object", "prompt"]
 _FORMATS: tuple[str, ...] = ("auto", "json_schema", "json_object", "prompt")
+Strategy = Literal["windows", "record", "full"]
+_STRATEGIES: tuple[str, ...] = ("windows", "record", "full")
 
 EMBEDDED_MODEL = "gemma-3-270m-q4_k_m"
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
@@ -30,11 +33,18 @@ class Settings:
 
     ``spans`` constrains string fields to spans of the source text (an enum in
     the schema): None means on for the embedded model, off elsewhere.
-    ``compact`` asks deal extraction for one flat main-deal record instead of
-    the full multi-deal schema: None means on for the embedded model only.
+    ``strategy`` is how deal extraction asks: ``windows`` (one small record
+    per deal-stating passage, then merged and checked), ``record`` (one flat
+    main-deal record per article) or ``full`` (the whole multi-deal schema at
+    once); None means windows for the embedded model, full elsewhere.
+    ``adapter`` is the embedded model's LoRA task adapter: None for the one
+    this package ships (when the packaged model runs), "none" for no adapter,
+    or a path to a GGUF adapter file.
     ``ungrounded`` says what happens to a value whose evidence does not hold
     after one grounding re-ask: "drop" removes it, "flag" keeps it; both list
     it in the report.
+    ``min_confidence`` drops a window's deal whose type the model gave with a
+    lower token probability (see :mod:`llm_extract.confidence`).
     ``slots`` is how many requests the embedded model decodes together
     (llama.cpp's parallel slots); ``n_threads`` its CPU threads, None for all
     cores.
@@ -45,7 +55,8 @@ class Settings:
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    timeout: float = 120.0
+    timeout: float = 60.0
+    deadline: float = 180.0
     transport_retries: int = 4
     backoff_base: float = 0.5
     backoff_max: float = 30.0
@@ -55,7 +66,10 @@ class Settings:
     seed: int = 0
     response_format: ResponseFormat = "auto"
     spans: bool | None = None
-    compact: bool | None = None
+    strategy: Strategy | None = None
+    adapter: str | None = None
+    window_chars: int = 700
+    min_confidence: float = 0.0
     ungrounded: Literal["drop", "flag"] = "drop"
     model_path: str | None = None
     n_ctx: int = 8192
@@ -71,6 +85,14 @@ class Settings:
                 f"response_format must be one of {', '.join(_FORMATS)}, "
                 f"not {self.response_format!r}"
             )
+        if self.base_url is not None and (problem := check_url(self.base_url)):
+            raise ConfigurationError(problem)
+        if self.strategy is not None and self.strategy not in _STRATEGIES:
+            raise ConfigurationError(
+                f"strategy must be one of {', '.join(_STRATEGIES)}, not {self.strategy!r}"
+            )
+        if self.window_chars < 200:
+            raise ConfigurationError("window_chars must be at least 200")
         if self.ungrounded not in ("drop", "flag"):
             raise ConfigurationError(
                 f"ungrounded must be 'drop' or 'flag', not {self.ungrounded!r}"
@@ -82,7 +104,7 @@ class Settings:
         for name in ("transport_retries", "reasks", "max_tokens"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"{name} must not be negative")
-        for name in ("timeout", "backoff_max"):
+        for name in ("timeout", "backoff_max", "deadline"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
@@ -102,15 +124,23 @@ class Settings:
 
     @property
     def use_spans(self) -> bool:
-        return self.embedded if self.spans is None else self.spans
+        """Span enums by default only for the embedded model's one-shot strategies:
+        its windows adapter copies names itself, and enums cannot hold every
+        span it needs ("Atlantic City, New Jersey")."""
+        if self.spans is not None:
+            return self.spans
+        return self.embedded and self.use_strategy != "windows"
 
     @property
-    def use_compact(self) -> bool:
-        return self.embedded if self.compact is None else self.compact
+    def use_strategy(self) -> Strategy:
+        if self.strategy is not None:
+            return self.strategy
+        return "windows" if self.embedded else "full"
 
     def describe(self) -> str:
         """Where requests go, safe to print: never includes the key."""
         where = "embedded llama.cpp" if self.embedded else (self.base_url or "api.openai.com")
+        where = redact_url(where) or where
         return f"{self.model_name} @ {where}"
 
     @classmethod
@@ -127,15 +157,18 @@ class Settings:
             "base_url": env.get("LLM_EXTRACT_BASE_URL") or env.get("OPENAI_BASE_URL"),
             "api_key": env.get("LLM_EXTRACT_API_KEY") or env.get("OPENAI_API_KEY"),
             "model_path": env.get("LLM_EXTRACT_MODEL_PATH"),
+            "adapter": env.get("LLM_EXTRACT_ADAPTER"),
         }
         for name, value in from_env.items():
             if value and name not in values:
                 values[name] = value
         numbers: dict[str, type[float] | type[int]] = {
             "timeout": float,
+            "deadline": float,
             "transport_retries": int,
             "reasks": int,
             "max_tokens": int,
+            "slots": int,
         }
         for name, kind in numbers.items():
             raw = env.get(f"LLM_EXTRACT_{name.upper()}")

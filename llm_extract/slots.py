@@ -1,41 +1,25 @@
-"""The compact main-deal template: the form a small model can fill.
+"""Compact records: the forms a small model can fill.
 
 Nested lists of deals and parties make a 270M-parameter model loop until the
-token limit; one flat record with two party slots does not. The pipeline maps
-it onto :class:`~llm_extract.schemas.ArticleDeals` with
-:meth:`DealSlots.to_article`, choosing the parties' roles by the deal type.
+token limit; flat records with two party slots do not. Two forms:
+
+* :class:`WindowDeals`, the default for small models: the deals one passage
+  (a :class:`~llm_extract.windows.Window`) states, each a flat
+  :class:`WindowDeal` whose ``buyer`` and ``target`` take their roles from the
+  deal type. The embedded model's task adapter is trained on this form.
+* :class:`DealSlots`, one record per article (the earlier approach, kept for
+  the ablation and for callers who ask for it).
+
+Both map onto :class:`~llm_extract.schemas.ArticleDeals`.
 """
 
 from __future__ import annotations
-
-import re
 
 from pydantic import BaseModel, Field
 
 from .schemas import _STRICT, ArticleDeals, Company, Deal, DealType, Money, Party, Role, _span
 
-_DEAL_CUES = re.compile(
-    r"\b(acqui\w*|buy\w*|bought|purchas\w*|sells?|sold|sale|merg\w*|takeover|take over|"
-    r"tender offer|stake|invest\w*|fund\w*|financ\w*|partner\w*|joint venture|alliance|"
-    r"agreement|agreed|accord|contract\w*|deal|outsourc\w*|sourcing|supply|supplier|"
-    r"manufactur\w* for|licen[cs]\w*|distribut\w*|collaborat\w*|tie-up|bid)\b",
-    re.IGNORECASE,
-)
-
-
-def mentions_deal(text: str) -> bool:
-    """Whether the text uses any word that deals are reported with.
-
-    The compact template always names a buyer and a target, so a small model
-    given a story without a deal still fills them. Stories that use none of
-    these words are answered "no deal" without asking the model: cheaper, and
-    it removes the clearest false positives. Recall is unaffected in practice,
-    since a deal cannot be reported without one of them.
-    """
-    return _DEAL_CUES.search(text) is not None
-
-
-_FIRST_PARTY = {
+_FIRST_PARTY: dict[DealType, Role] = {
     DealType.ACQUISITION: Role.ACQUIRER,
     DealType.STAKE_PURCHASE: Role.ACQUIRER,
     DealType.INVESTMENT: Role.INVESTOR,
@@ -44,7 +28,7 @@ _FIRST_PARTY = {
     DealType.LICENSING: Role.CLIENT,
     DealType.DISTRIBUTION: Role.CLIENT,
 }
-_SECOND_PARTY = {
+_SECOND_PARTY: dict[DealType, Role] = {
     DealType.ACQUISITION: Role.TARGET,
     DealType.STAKE_PURCHASE: Role.TARGET,
     DealType.INVESTMENT: Role.TARGET,
@@ -132,3 +116,99 @@ class DealSlots(BaseModel):
         )
         names = dict.fromkeys(p.name for p in parties)
         return ArticleDeals(deals=[deal], companies=[Company(name=n) for n in names])
+
+
+_ACQUISITION_LIKE = (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
+
+
+class WindowDeal(BaseModel):
+    """One deal a passage states, as a flat record; roles follow from ``type``."""
+
+    model_config = _STRICT
+
+    trigger: str | None = Field(
+        description=(
+            "The passage's words that state this deal, e.g. 'agreed to acquire', "
+            "'will manufacture', 'signed a licensing agreement'."
+        ),
+        json_schema_extra=_span("phrase"),
+    )
+    type: DealType = Field(description="The kind of deal the trigger states.")
+    buyer: str | None = Field(
+        description=(
+            "Who buys, invests, or orders the work: the acquirer, the investor, the brand "
+            "that has products made, sourced, licensed or distributed. For a merger, "
+            "joint venture or partnership, the first partner."
+        ),
+        json_schema_extra=_span("name"),
+    )
+    target: str | None = Field(
+        description=(
+            "Who is bought or invested in, or who makes, supplies, licenses or distributes "
+            "for the buyer. For a merger, joint venture or partnership, the other partner."
+        ),
+        json_schema_extra=_span("name"),
+    )
+    seller: str | None = Field(
+        description="Who sells the target, if anyone.", json_schema_extra=_span("name")
+    )
+    amount: str | None = Field(
+        description="The price or amount exactly as written, e.g. '5 mln dlrs', 'undisclosed'.",
+        json_schema_extra=_span("money"),
+    )
+    status: str | None = Field(
+        description="How far along the deal is, in the passage's words, e.g. 'agreed'.",
+        json_schema_extra=_span("phrase"),
+    )
+    business: str | None = Field(
+        description="What the target does, or the products the deal covers.",
+        json_schema_extra=_span("phrase"),
+    )
+    location: str | None = Field(
+        description="Where the target is based, or where the deal's work happens.",
+        json_schema_extra=_span("name"),
+    )
+    date: str | None = Field(
+        description="When the deal was made, as written, e.g. 'In April this year'.",
+        json_schema_extra=_span("phrase"),
+    )
+    background: bool = Field(
+        description="true if the passage mentions this deal as earlier or related news."
+    )
+
+    def to_deal(self) -> Deal | None:
+        """The deal with roles chosen by its type; None if no party is named."""
+        if not self.buyer and not self.target:
+            return None
+        first = _FIRST_PARTY.get(self.type, Role.PARTNER)
+        second = _SECOND_PARTY.get(self.type, Role.PARTNER)
+        parties = [
+            Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second)) if n
+        ]
+        if self.seller and self.seller not in (self.buyer, self.target):
+            parties.append(Party(name=self.seller, role=Role.SELLER))
+        acquisition = self.type in _ACQUISITION_LIKE
+        return Deal(
+            deal_type=self.type,
+            trigger=self.trigger,
+            parties=parties,
+            amount=Money(text=self.amount) if self.amount else None,
+            status=self.status,
+            date=self.date,
+            products=[] if acquisition or not self.business else [self.business],
+            location=None if acquisition else self.location,
+            acquired_business=self.business if acquisition else None,
+            acquired_location=self.location if acquisition else None,
+            background=self.background,
+        )
+
+
+class WindowDeals(BaseModel):
+    """Every deal one passage states; empty if it states none."""
+
+    model_config = _STRICT
+
+    deals: list[WindowDeal] = Field(
+        max_length=3,
+        description="The deals the passage states, in the order it states them.",
+    )

@@ -157,6 +157,11 @@ def drop() -> Step:
     return Step("drop")
 
 
+def not_json(text: str = "<html>502 Bad Gateway</html> {") -> Step:
+    """FAULT FIXTURE: a 200 whose body is not JSON (a proxy's error page)."""
+    return Step("raw", body=text)
+
+
 def reset() -> Step:
     """FAULT FIXTURE: close the connection without sending any response."""
     return Step("reset")
@@ -258,6 +263,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+        elif kind == "raw":
+            data = str(step.body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
         elif kind == "reset":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

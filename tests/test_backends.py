@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from llm_extract.backends import ChatRequest, Completion, OpenAIBackend, scrub
+from llm_extract.backends import ChatRequest, Completion, OpenAIBackend
 from llm_extract.errors import BackendError
+from llm_extract.redaction import scrub
 from llm_extract.settings import Settings
 
 from .fake_server import (
@@ -321,15 +322,14 @@ def test_auto_fallback_against_a_llama_cpp_like_server(status: int) -> None:
     ]
 
 
-def test_auto_fallback_when_server_rejects_json_schema_with_500() -> None:
-    # llama.cpp's own server has answered an unknown response_format with a 500
+def test_a_500_that_mentions_response_format_does_not_switch_forms() -> None:
+    # a broken server's 500 is not a refused form: it is retried as a 5xx and the
+    # backend keeps sending json_schema (it used to fall back to json_object for good)
     with serving([llama_cpp_like(ANSWER, status=500)], response_format="auto") as (srv, be):
-        out = be.complete(make_request())
-    assert out.content == ANSWER
-    # a deterministic format rejection is not a transient 5xx: no retries are burnt on it
-    assert [r.response_format["type"] for r in srv.requests] == ["json_schema", "json_object"]
-    assert srv.requests[-1].response_format == {"type": "json_object", "schema": SCHEMA}
-    assert out.requests == 2
+        with pytest.raises(BackendError) as info:
+            be.complete(make_request())
+        assert info.value.status == 500
+        assert {r.response_format["type"] for r in srv.requests} == {"json_schema"}
 
 
 def test_explicit_json_schema_does_not_fall_back() -> None:

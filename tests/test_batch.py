@@ -66,7 +66,7 @@ def records(path: Path) -> list[dict[str, Any]]:
 
 
 def settings(srv: FakeServer, **changes: Any) -> Settings:
-    base = Settings(base_url=srv.base_url, spans=False, compact=True, model="m")
+    base = Settings(base_url=srv.base_url, spans=False, strategy="record", model="m")
     return base.with_(**{"transport_retries": 0, "reasks": 0, "timeout": 10.0, **changes})
 
 
@@ -85,7 +85,9 @@ def test_every_id_exactly_once_and_a_rerun_does_nothing(tmp_path: Path) -> None:
         assert [p["name"] for p in deal["parties"]] == ["Acme Holdings", "Beta Tools"]
         assert rows[0]["usage"]["prompt_tokens"] == 11 and rows[0]["usage"]["requests"] == 1
         assert (summary.ok, summary.errors, summary.skipped, summary.tokens) == (30, 0, 0, 540)
-        assert summary.line().startswith("done: 30 ok, 0 errors, 0 skipped, 540 tokens, $0.0000")
+        assert summary.line().startswith(
+            "done: 30 ok, 0 errors, 0 skipped, 0 rejected input lines, 540 tokens, $0.0000"
+        )
         assert seen[0] == 0 and seen[-1] == 30
         assert len(srv.requests) == 30
         before = out.read_bytes()
@@ -139,7 +141,7 @@ def test_kill_9_mid_run_then_rerun_completes_each_id_once(tmp_path: Path) -> Non
     with fake_server([hang(0.15, then=completion(ANSWER))]) as srv:
         cmd = [
             sys.executable, "-c", "from llm_extract.cli import app; app()", "batch", str(inp),
-            "-o", str(out), "--base-url", srv.base_url, "--model", "m", "--compact",
+            "-o", str(out), "--base-url", srv.base_url, "--model", "m", "--strategy", "record",
             "--no-spans", "--timeout", "10", "--concurrency", "3",
             "--cache", str(tmp_path / "cache.sqlite3"),
         ]  # fmt: skip
@@ -200,7 +202,7 @@ def test_cli_reports_broken_lines_on_stderr(tmp_path: Path) -> None:
         result = CliRunner().invoke(
             app,
             ["batch", str(inp), "-o", str(out), "--base-url", srv.base_url, "--model", "m",
-             "--compact", "--no-spans", "--timeout", "10", "--no-cache"],
+             "--strategy", "record", "--no-spans", "--timeout", "10", "--no-cache"],
         )  # fmt: skip
     assert result.exit_code == 1, result.stderr
     assert f"{inp}:2: broken JSON line" in result.stderr
@@ -227,7 +229,7 @@ def test_budget_stops_new_documents_and_a_rerun_finishes(tmp_path: Path) -> None
         result = CliRunner().invoke(
             app,
             ["batch", str(inp), "-o", str(tmp_path / "b.jsonl"), "--base-url", srv.base_url,
-             "--model", "m", "--compact", "--no-spans", "--timeout", "10", "--no-cache",
+             "--model", "m", "--strategy", "record", "--no-spans", "--timeout", "10", "--no-cache",
              "--max-tokens-total", "1", "--concurrency", "1"],
         )  # fmt: skip
         assert result.exit_code == 1

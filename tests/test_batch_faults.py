@@ -24,7 +24,7 @@ def test_ten_percent_failures_and_kill_9_leave_every_id_exactly_once(tmp_path: P
     with fake_server(script) as srv:
         cmd = [
             sys.executable, "-c", "from llm_extract.cli import app; app()", "batch", str(inp),
-            "-o", str(out), "--base-url", srv.base_url, "--model", "m", "--compact",
+            "-o", str(out), "--base-url", srv.base_url, "--model", "m", "--strategy", "record",
             "--no-spans", "--timeout", "10", "--concurrency", "4", "--reasks", "0", "--no-cache",
         ]  # fmt: skip
         env["LLM_EXTRACT_TRANSPORT_RETRIES"] = "0"

@@ -158,7 +158,7 @@ def test_second_batch_run_makes_zero_requests_and_stores_no_secret_or_text(
     db = tmp_path / "cache" / "responses.sqlite3"
     with fake_server([completion(ANSWER)]) as srv:
         config = Settings(
-            base_url=srv.base_url, api_key=SECRET, spans=False, compact=True, model="m"
+            base_url=srv.base_url, api_key=SECRET, spans=False, strategy="record", model="m"
         ).with_(transport_retries=0, reasks=0, timeout=10.0)
         first = run_batch(inp, tmp_path / "a.jsonl", settings=config, cache_path=db)
         assert (first.ok, first.requests, first.cache_hits) == (30, 30, 0)
@@ -201,7 +201,7 @@ def test_cli_cache_default_location_and_no_cache(
     inp = write_jsonl(tmp_path / "in.jsonl", articles(4))
     runner = CliRunner()
     with fake_server([completion(ANSWER)]) as srv:
-        common = ["--base-url", srv.base_url, "--model", "m", "--compact", "--no-spans"]
+        common = ["--base-url", srv.base_url, "--model", "m", "--strategy", "record", "--no-spans"]
         common += ["--timeout", "10"]
         one = runner.invoke(app, ["batch", str(inp), "-o", str(tmp_path / "1.jsonl"), *common])
         assert one.exit_code == 0, one.stderr

@@ -45,7 +45,7 @@ def _expected_path(case: str) -> Path:
 def test_cli_replays_recorded_extraction(case: str, model_server: str) -> None:
     path = _article(case)
     args = ["deal", str(path), "--all", "--json", "--base-url", model_server, "--model", MODEL,
-            "--spans", "--compact"]  # fmt: skip
+            "--spans", "--strategy", "record"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     envelope = json.loads(result.stdout)

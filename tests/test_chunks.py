@@ -94,7 +94,7 @@ def test_long_article_is_chunked_merged_and_reported_once() -> None:
         {"name": "Orin Optics", "role": "partner"},
         {"name": "Tarn Labs", "role": "partner"}]}], "companies": []}  # fmt: skip
     settings = Settings(
-        base_url="http://unused", spans=False, compact=False, chunk_chars=400, chunk_overlap=60
+        base_url="http://unused", spans=False, strategy="full", chunk_chars=400, chunk_overlap=60
     )
     chunk_count = len(split(text, 400, 60))
     assert chunk_count >= 2
@@ -129,7 +129,7 @@ def test_control_characters_keep_offsets_exact() -> None:
         {"name": "Acme Corp", "role": "acquirer"}, {"name": "Beta Inc", "role": "target"}]}],
         "companies": []}  # fmt: skip
     report = Report()
-    settings = Settings(base_url="http://unused", spans=True, compact=False)
+    settings = Settings(base_url="http://unused", spans=True, strategy="full")
     extract_deals(text, settings=settings, backend=ScriptedBackend(answer), report=report)
     quotes = {e.value: text[e.start : e.end] for e in report.calls[0].evidence}
     assert quotes == {"Acme Corp": "Acme Corp", "Beta Inc": "Beta Inc"}

@@ -78,7 +78,7 @@ def test_no_deal_exits_1_but_all_prints_empty_result(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Harlow Foods said first-half profit rose 12 pct.")
     with fake_server([completion(json.dumps(empty))]) as srv:
-        base = ["deal", str(path), "--base-url", srv.base_url, "--compact"]
+        base = ["deal", str(path), "--base-url", srv.base_url, "--strategy", "record"]
         code, out, err = _run(base)
         assert code == 1 and "no deal found" in err
         code, out, err = _run([*base, "--all"])
@@ -96,7 +96,7 @@ def test_html_review_page_and_published_date(tmp_path: Path) -> None:
     path.write_text("Acme Corp said it agreed to buy Beta Inc for 5 mln dlrs.")
     page = tmp_path / "review.html"
     with fake_server([completion(json.dumps(slots))]) as srv:
-        args = ["deal", str(path), "--base-url", srv.base_url, "--compact", "--json",
+        args = ["deal", str(path), "--base-url", srv.base_url, "--strategy", "record", "--json",
                 "--html", str(page), "--published", "2024-05-31"]  # fmt: skip
         code, out, err = _run(args)
     assert code == 0, err

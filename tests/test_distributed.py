@@ -19,6 +19,7 @@ ray = pytest.importorskip("ray")
 from llm_extract.distributed import Extractor, extract_dataset  # noqa: E402
 from llm_extract.errors import ConfigurationError  # noqa: E402
 from llm_extract.schemas import ArticleDeals  # noqa: E402
+from llm_extract.settings import Settings  # noqa: E402
 
 from .fake_server import completion, fake_server, server_error  # noqa: E402
 from .test_batch import ANSWER  # noqa: E402
@@ -43,7 +44,7 @@ def options(base_url: str | None) -> dict[str, Any]:
         "base_url": base_url,
         "api_key": "x",
         "spans": False,
-        "compact": True,
+        "strategy": "record",
         "model": "m",
         "transport_retries": 0,
         "reasks": 0,
@@ -118,7 +119,7 @@ def test_base_urls_pin_each_actor_to_one_server() -> None:
 
 def test_bad_rows_and_settings() -> None:
     with fake_server([completion(ANSWER)]) as srv:
-        extractor = Extractor(options(srv.base_url), per_actor_concurrency=2)
+        extractor = Extractor(Settings(**options(srv.base_url)), per_actor_concurrency=2)
         out = extractor({"id": _array(["a", "b"]), "text": _array(["   ", None])})
     assert out["id"] == ["a", "b"] and out["status"] == ["error", "error"]
     assert out["error"][0].startswith("InputError") and "NoneType" in out["error"][1]
@@ -126,6 +127,19 @@ def test_bad_rows_and_settings() -> None:
         extract_dataset(ray.data.from_items(articles(2)), temprature=0.5)
     with pytest.raises(ConfigurationError, match="not both"):
         extract_dataset(ray.data.from_items(articles(2)), base_urls=["u"], base_url="v")
+
+
+def test_workers_use_the_driver_settings_not_their_own_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with fake_server([completion(ANSWER)]) as srv:
+        driver = Settings(**options(srv.base_url))
+        monkeypatch.setenv("LLM_EXTRACT_MODEL", "worker-model")
+        monkeypatch.setenv("LLM_EXTRACT_BASE_URL", "http://127.0.0.1:9/v1")
+        extractor = Extractor(driver, per_actor_concurrency=1)
+        out = extractor({"id": _array(["a"]), "text": _array([articles(1)[0]["text"]])})
+        assert out["status"] == ["ok"] and extractor.settings == driver
+        assert srv.requests[-1].body["model"] == "m"
 
 
 def _array(values: list[Any]) -> Any:

@@ -301,3 +301,11 @@ def test_deals_to_utah_slots() -> None:
     only = ArticleDeals(deals=[result.deals[0]]).model_dump(mode="json")
     assert deals_to_utah_slots(only)["purchaser"] == []  # falls back to the first deal
     assert deals_to_utah_slots({"deals": []}) == {s: [] for s in UTAH_SLOTS}
+
+
+def test_invented_deals_counts_documents_without_gold_deals_that_got_one() -> None:
+    from llm_extract.evals import invented_deals
+
+    gold = [{"id": "a", "deals": []}, {"id": "b", "deals": []}, {"id": "c", "deals": [{}]}]
+    pred = [{"id": "a", "deals": [{"deal_type": "acquisition"}]}, {"id": "b", "deals": []}]
+    assert invented_deals(gold, pred) == {"documents": 2, "with_deal": 1, "rate": 0.5}

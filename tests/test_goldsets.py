@@ -213,3 +213,13 @@ def test_nothing_under_evals_repeats_corpus_text() -> None:
     for path in files:
         leaked = word_runs(path.read_text(encoding="utf-8", errors="ignore")) & runs
         assert not leaked, f"{path} repeats corpus text: {' '.join(next(iter(leaked)))}"
+
+
+def test_the_holdout_split_is_a_fixed_third() -> None:
+    from llm_extract.goldsets import split_of
+
+    ids = [f"utah-{i}" for i in range(3000)]
+    held = [i for i in ids if split_of(i) == "holdout"]
+    assert 900 < len(held) < 1100
+    assert held == [i for i in ids if split_of(i) == "holdout"]  # the same every time
+    assert split_of("utah-447") == split_of("utah-447")

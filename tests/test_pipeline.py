@@ -24,6 +24,7 @@ from llm_extract import (
     ExtractionError,
     InputError,
     LLMExtractError,
+    Money,
     NoDealFound,
     RefusalError,
     Report,
@@ -43,8 +44,8 @@ from llm_extract.pipeline import Run, check_text, run_async, run_sync
 from llm_extract.prompts import DEALS, GENERIC
 from llm_extract.settings import Settings
 
-SETTINGS = Settings(spans=False, compact=False, base_url="http://unused", reasks=2)
-COMPACT = SETTINGS.with_(compact=True)
+SETTINGS = Settings(spans=False, strategy="full", base_url="http://unused", reasks=2)
+COMPACT = SETTINGS.with_(strategy="record")
 
 # Invented articles, written for these tests.
 ARTICLE = (
@@ -838,7 +839,11 @@ def test_run_sync_drives_a_run() -> None:
     first = run.request()
     assert first.messages == run.base
     result = run_sync(run, backend)
-    assert result == ArticleDeals.model_validate(GOOD)
+    # the model's derived values are not taken: normalization fills them later
+    assert result.deals[0].amount == Money(text="18 mln dlrs")
+    assert result.model_dump(exclude={"deals": {0: {"amount"}}}) == ArticleDeals.model_validate(
+        GOOD
+    ).model_dump(exclude={"deals": {0: {"amount"}}})
     assert run.report.attempts == 2
     assert len(run.history) == 2
     assert run.history[0].problems and not run.history[1].problems
@@ -943,7 +948,7 @@ def test_two_invented_values_in_one_list_item_are_both_reported_once_item_goes()
 def test_compact_mode_answers_no_deal_without_a_model_call_when_no_deal_words() -> None:
     backend = ScriptedBackend()
     report = Report()
-    settings = SETTINGS.with_(compact=True)
+    settings = SETTINGS.with_(strategy="record")
     result = extract_deals(NO_DEAL_ARTICLE, settings=settings, backend=backend, report=report)
     assert result.deals == [] and backend.requests == []
     assert report.calls[0].attempts == 0

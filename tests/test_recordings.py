@@ -15,7 +15,7 @@ from llm_extract.recordings import RecordingBackend, ReplayBackend, StaleRecordi
 
 from .test_pipeline import ARTICLE, GOOD, ScriptedBackend
 
-SETTINGS = Settings(base_url="http://unused", spans=False, compact=False, model="fake-model")
+SETTINGS = Settings(base_url="http://unused", spans=False, strategy="full", model="fake-model")
 
 
 def test_record_then_replay_reproduces_result_and_costs(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_cassettes_carry_no_request_bodies_or_auth_headers() -> None:
 
 def test_key_stays_out_of_errors_reports_and_pages(tmp_path: Path) -> None:
     text = "Acme Corp agreed to buy Beta Inc for 5 mln dlrs."
-    settings = Settings(api_key=KEY, transport_retries=0, reasks=0, spans=False, compact=True)
+    settings = Settings(api_key=KEY, transport_retries=0, reasks=0, spans=False, strategy="record")
     with fake_server([error(401, body={"error": {"message": f"bad key {KEY}"}})]) as srv:
         with pytest.raises(BackendError) as info:
             extract_deals(text, settings=settings.with_(base_url=srv.base_url))

@@ -89,10 +89,10 @@ def test_explicit_none_means_unset() -> None:
 
 
 def test_explicit_falsy_values_are_kept() -> None:
-    s = Settings.resolve(env={}, reasks=0, spans=False, compact=False, temperature=0.0)
+    s = Settings.resolve(env={}, reasks=0, spans=False, strategy="full", temperature=0.0)
     assert s.reasks == 0
     assert s.spans is False and not s.use_spans
-    assert s.compact is False and not s.use_compact
+    assert s.strategy == "full" and s.use_strategy == "full"
 
 
 @pytest.mark.parametrize(
@@ -111,17 +111,23 @@ def test_embedded_only_without_base_url_and_api_key(
 ) -> None:
     s = Settings.resolve(env=env, **explicit)
     assert s.embedded is embedded
-    assert s.use_spans is embedded  # spans default: on for the embedded model only
-    assert s.use_compact is embedded  # compact default: likewise
+    assert s.use_strategy == ("windows" if embedded else "full")
+    assert not s.use_spans  # windows copy names; full is for models that need no enums
+    assert s.with_(strategy="record").use_spans is embedded  # one-shot: enums, embedded only
     if not explicit.get("model"):
         assert s.model_name == (EMBEDDED_MODEL if embedded else DEFAULT_REMOTE_MODEL)
 
 
-def test_spans_and_compact_can_be_forced_either_way() -> None:
-    remote = Settings.resolve(env={"OPENAI_API_KEY": SECRET}, spans=True, compact=True)
-    assert remote.use_spans and remote.use_compact
-    local = Settings.resolve(env={}, spans=False, compact=False)
-    assert not local.use_spans and not local.use_compact
+def test_spans_and_strategy_can_be_forced_either_way() -> None:
+    remote = Settings.resolve(env={"OPENAI_API_KEY": SECRET}, spans=True, strategy="record")
+    assert remote.use_spans and remote.use_strategy == "record"
+    local = Settings.resolve(env={}, spans=False, strategy="full")
+    assert not local.use_spans and local.use_strategy == "full"
+
+
+def test_unknown_strategy_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="strategy must be one of"):
+        Settings(strategy="guess")  # type: ignore[arg-type]
 
 
 def test_explicit_model_name_wins() -> None:

@@ -1,0 +1,202 @@
+"""The embedded model's speed, side by side in one run, reported as ratios.
+
+    python bench/embedded.py [--stories 24] [--baseline ../baseline --baseline-python PY]
+
+Three measurements on the same GGUF and the same Utah dev stories (read from
+../shared/corpus at run time):
+
+1. **Raw runtime vs the library, one request.** The library's own request
+   for a story (prompt, schema, sampling) sent straight to xllamacpp's
+   ``Server.handle_chat_completions``, then through the library's
+   ``EmbeddedBackend``; prompt-processing and generation tokens/s from
+   llama.cpp's own timings, and the ratio of the two. The same prompt without
+   the schema shows what the grammar itself costs.
+2. **End to end, seconds per story**: ``llm-extract eval --format utah`` live
+   over the first N holdout stories, with this checkout, and with a
+   ``--baseline`` checkout (a git worktree of an earlier main and the Python
+   of its own venv) in the same run. Ratio new / baseline.
+3. **Batch**: ``llm-extract batch`` over the same stories with one slot and
+   with the default slots (concurrency = slots), docs per minute and ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+UTAH = ROOT.parent / "shared" / "corpus" / "utah_acquisitions" / "dev.jsonl"
+
+
+def _stories(n: int) -> list[dict[str, Any]]:
+    from llm_extract.goldsets import split_of
+
+    rows = [json.loads(line) for line in UTAH.open(encoding="utf-8")]
+    return [r for r in rows if split_of(f"utah-{r['id']}") == "holdout"][:n]
+
+
+def raw_vs_library(stories: list[dict[str, Any]]) -> None:
+    from llm_extract.backends import openai_body
+    from llm_extract.embedded import EmbeddedBackend
+    from llm_extract.pipeline import Run
+    from llm_extract.prompts import WINDOWS_TUNED
+    from llm_extract.settings import Settings
+    from llm_extract.slots import WindowDeals
+    from llm_extract.windows import find_windows
+
+    settings = Settings(slots=1)
+    backend = EmbeddedBackend(settings)
+    runtime = backend.runtime
+    totals: dict[str, list[float]] = {
+        "raw": [0, 0, 0, 0],
+        "library": [0, 0, 0, 0],
+        "free": [0, 0, 0, 0],
+    }
+    for story in stories:
+        window = find_windows(story["text"], settings.window_chars)
+        if not window:
+            continue
+        run = Run(window[0].text, WindowDeals, WINDOWS_TUNED, settings, backend, logprobs=True)
+        request = run.request()
+        body = openai_body(backend.model, request, "json_schema")
+        free = {k: v for k, v in body.items() if k != "response_format"}
+        free["max_tokens"] = 96
+        for name, call in (
+            ("raw", lambda b=body: runtime.chat(b)),
+            ("library", lambda r=request: backend.complete(r)),
+            ("free", lambda f=free: runtime.chat(f)),
+        ):
+            started = time.perf_counter()
+            out = call()
+            wall = time.perf_counter() - started
+            tokens = (
+                out.completion_tokens
+                if hasattr(out, "completion_tokens")
+                else out["usage"]["completion_tokens"]
+            )
+            t = totals[name]
+            t[0] += wall
+            t[1] += tokens
+            if isinstance(out, dict):
+                timings = out.get("timings") or {}
+                t[2] += timings.get("prompt_n", 0) / max(timings.get("prompt_ms", 1), 1e-9) * 1000
+                t[3] += 1
+    raw, lib, free_t = totals["raw"], totals["library"], totals["free"]
+    raw_rate, lib_rate, free_rate = raw[1] / raw[0], lib[1] / lib[0], free_t[1] / free_t[0]
+    print("1. one request, raw xllamacpp vs the library (same body, schema included)")
+    print(
+        f"   raw:     {raw[1] / raw[0]:.1f} answer tokens/s over {raw[0]:.1f} s "
+        f"(prompt processing about {raw[2] / max(raw[3], 1):.0f} tokens/s)"
+    )
+    print(f"   library: {lib_rate:.1f} answer tokens/s -> ratio {lib_rate / raw_rate:.2f}")
+    grammar = 1 - raw_rate / free_rate
+    print(f"   no schema, same prompt: {free_rate:.1f} tokens/s; the grammar costs {grammar:.0%}")
+
+
+def _eval_seconds(python: str, cwd: Path, n: int) -> tuple[float, str]:
+    cmd = [python, "-m", "llm_extract", "eval", "--format", "utah", str(UTAH), "--limit", str(n)]
+    if (cwd / "llm_extract" / "__main__.py").exists():
+        cmd += ["--split", "holdout"]
+    else:  # an earlier checkout without --split: the same stories by id
+        cmd = [python, "-c", _OLD_EVAL, str(UTAH), str(n)]
+    started = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout
+    return time.perf_counter() - started, out.strip().splitlines()[-1]
+
+
+# An earlier checkout has no --split; it scores the same holdout stories through
+# its own eval module, so both runs see the same documents.
+_OLD_EVAL = """
+import hashlib, json, sys, tempfile
+from pathlib import Path
+from rich.console import Console
+from llm_extract import eval_runner
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def held(i):
+    digest = hashlib.sha256(f"utah-{i}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 3 == 0
+keep = [r for r in rows if held(r["id"])][: int(sys.argv[2])]
+tmp = Path(tempfile.mkdtemp()) / "utah.jsonl"
+tmp.write_text("".join(json.dumps(r) + "\\n" for r in keep))
+eval_runner.run(eval_runner.EvalArgs(gold=tmp, fmt="utah"), Console(stderr=True))
+"""
+
+
+def end_to_end(n: int, baseline: Path | None, baseline_python: str | None) -> None:
+    print(f"2. end to end, {n} Utah holdout stories, llm-extract eval (live)")
+    new, line = _eval_seconds(sys.executable, ROOT, n)
+    print(f"   this checkout: {new / n:.2f} s/story ({line})")
+    if baseline is not None:
+        old, old_line = _eval_seconds(baseline_python or sys.executable, baseline, n)
+        print(f"   baseline {baseline}: {old / n:.2f} s/story ({old_line})")
+        print(f"   ratio new / baseline: {new / old:.2f}")
+
+
+def batch(stories: list[dict[str, Any]]) -> None:
+    print(f"3. llm-extract batch, {len(stories)} stories, one slot vs the default")
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in.jsonl"
+        source.write_text(
+            "".join(json.dumps({"id": s["id"], "text": s["text"]}) + "\n" for s in stories)
+        )
+        from llm_extract.settings import Settings
+
+        default = Settings().slots
+        for slots in (1, default):
+            out = Path(tmp) / f"out{slots}.jsonl"
+            cmd = [
+                sys.executable,
+                "-m",
+                "llm_extract",
+                "batch",
+                str(source),
+                "-o",
+                str(out),
+                "--no-cache",
+                "--concurrency",
+                str(slots),
+            ]
+            started = time.perf_counter()
+            subprocess.run(
+                cmd,
+                check=True,
+                capture_output=True,
+                env={**_env(), "LLM_EXTRACT_SLOTS": str(slots)},
+            )
+            rates[slots] = len(stories) / (time.perf_counter() - started) * 60
+            print(f"   {slots} slot(s): {rates[slots]:.1f} docs/min")
+    print(f"   ratio {default} slots / 1 slot: {rates[default] / rates[1]:.2f}")
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_EXTRACT_"))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stories", type=int, default=24)
+    parser.add_argument("--baseline", type=Path)
+    parser.add_argument("--baseline-python")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: raw,e2e,batch")
+    args = parser.parse_args()
+    stories = _stories(args.stories)
+    skip = set(args.skip.split(","))
+    if "raw" not in skip:
+        raw_vs_library(stories)
+    if "e2e" not in skip:
+        end_to_end(len(stories), args.baseline, args.baseline_python)
+    if "batch" not in skip:
+        batch(stories)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Sentences of an article, and the ones that address a model instead of reporting news.
+
+One splitter for every part that needs sentences (chunking, deal windows,
+relation checks, candidate spans), so they all agree where a sentence ends.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n\s*\n")
+
+_INJECTION = re.compile(
+    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier)|system (?:note|prompt|message)|"
+    r"\b(?:any|an) ai\b|language model|\bassistant\b|disregard (?:all|the|previous)|"
+    r"you (?:must|should) (?:now )?(?:report|output|answer|say|respond)|"
+    r"(?:output|respond with|answer with|report that)\b.*\b(?:json|buyer|acquirer|deal)",
+    re.IGNORECASE,
+)
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or paragraph, the whitespace between them left out."""
+    spans, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def injected_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences that address a model ("ignore all previous instructions", "system
+    note to any AI") rather than report news: their names are never evidence."""
+    return [(s, e) for s, e in sentences(text) if _INJECTION.search(text[s:e])]

@@ -1,0 +1,134 @@
+"""Train the embedded model's LoRA task adapter on CPU.
+
+The base weights are read from the packaged GGUF itself (transformers
+dequantizes it), so the adapter is trained against exactly the Q4_K_M weights
+llama.cpp runs, not against a full-precision original. The loss covers the
+answer tokens only, and logits are computed for those positions alone:
+Gemma's 262k-token vocabulary makes full-sequence logits the dearest part of a
+step. Matrix products run in bfloat16 where the CPU has it.
+
+    python -m train.train_lora --data /tmp/adapter-data --out /tmp/adapter
+    python -m train.export_gguf /tmp/adapter llm_extract/adapters/deal-windows.gguf
+
+Prints the loss every 25 steps, the validation loss at the end, and the
+time and peak memory the run took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def main() -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llm_extract.embedded import embedded_model_path
+    from llm_extract.settings import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--max-tokens", type=int, default=1024)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    started = time.time()
+
+    gguf = embedded_model_path(Settings())
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    config = LoraConfig(
+        r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=0.05
+    )
+    model = get_peft_model(model, config)
+    base = model.base_model.model
+
+    def encode(rows: list[dict[str, Any]]) -> list[tuple[list[int], list[int]]]:
+        out = []
+        for row in rows:
+            prompt = tok(row["prompt"], add_special_tokens=True).input_ids
+            answer = tok(row["answer"] + "<end_of_turn>", add_special_tokens=False).input_ids
+            if len(prompt) + len(answer) <= args.max_tokens:
+                out.append((prompt, answer))
+        return out
+
+    train = encode(_load(args.data / "train.jsonl"))
+    val = encode(_load(args.data / "val.jsonl"))
+
+    def loss_of(prompt: list[int], answer: list[int]) -> Any:
+        ids = torch.tensor([prompt + answer])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            hidden = base.model(input_ids=ids).last_hidden_state
+        at = hidden[:, len(prompt) - 1 : len(prompt) - 1 + len(answer)].float()
+        logits = base.lm_head(at)
+        return torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), ids[:, len(prompt) :].reshape(-1)
+        )
+
+    steps = int(len(train) * args.epochs)
+    order: list[int] = []
+    while len(order) < steps:
+        batch = list(range(len(train)))
+        rng.shuffle(batch)
+        order += batch
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 20) * max(0.05, 1 - s / steps)
+    )
+    model.train()
+    recent: list[float] = []
+    for step, i in enumerate(order[:steps]):
+        loss = loss_of(*train[i])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        recent = [*recent[-24:], loss.item()]
+        if step % 25 == 0:
+            mean = sum(recent) / len(recent)
+            print(f"step {step}/{steps} loss {mean:.4f} {time.time() - started:.0f}s", flush=True)
+    model.eval()
+    with torch.no_grad():
+        val_loss = sum(loss_of(*ex).item() for ex in val) / max(len(val), 1)
+    model.save_pretrained(args.out)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = {
+        "examples": len(train),
+        "steps": steps,
+        "rank": args.rank,
+        "lr": args.lr,
+        "val_loss": round(val_loss, 4),
+        "seconds": round(time.time() - started),
+        "peak_rss_mb": round(peak),
+        "threads": args.threads,
+    }
+    (args.out / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
