@@ -167,7 +167,7 @@ def _sv_deal(doc: dict[str, Any], event: dict[str, Any], body: str) -> Deal | No
         elif arg["role"] in _SV_AMOUNT and arg["text"] in body and not amount:
             amount = arg["text"]
     if event["type"] == "Deal":
-        first, second = (partners + [None, None])[:2]
+        first, second = [*partners, None, None][:2]
     trigger = event["trigger"]["text"]
     if not (first or second) or trigger not in body:
         return None
@@ -329,7 +329,9 @@ def reuters_negatives(
 # --- our own articles ------------------------------------------------------------------
 
 
-def _windowed(doc_id: str, text: str, deals: list[tuple[int, Deal]]) -> Iterator[tuple[str, str, list[Deal]]]:
+def _windowed(
+    doc_id: str, text: str, deals: list[tuple[int, Deal]]
+) -> Iterator[tuple[str, str, list[Deal]]]:
     """Each window of ``text`` with the deals whose sentence starts inside it."""
     for w in find_windows(text, WINDOW_CHARS):
         yield doc_id, w.text, [d for at, d in deals if w.start <= at < w.end][:3]
@@ -341,8 +343,19 @@ def house_articles(n: int) -> Iterator[tuple[str, str, list[Deal]]]:
         yield from _windowed(row["id"], row["text"], deals)
 
 
-_FIELD_ORDER = ("type", "trigger", "buyer", "target", "seller", "amount", "status",
-                "business", "location", "date", "background")
+_FIELD_ORDER = (
+    "type",
+    "trigger",
+    "buyer",
+    "target",
+    "seller",
+    "amount",
+    "status",
+    "business",
+    "location",
+    "date",
+    "background",
+)
 
 
 def written(path: Path) -> Iterator[tuple[str, str, list[Deal]]]:
@@ -354,7 +367,9 @@ def written(path: Path) -> Iterator[tuple[str, str, list[Deal]]]:
         deals = []
         for line in (ln[2:] for ln in lines if ln.startswith("- ")):
             cells = [c.strip() for c in line.split("|")]
-            values: dict[str, Any] = {k: (None if v == "-" else v) for k, v in zip(_FIELD_ORDER, cells, strict=True)}
+            values: dict[str, Any] = {
+                k: (None if v == "-" else v) for k, v in zip(_FIELD_ORDER, cells, strict=True)
+            }
             values["background"] = values["background"] == "true"
             at = text.find(values["trigger"])
             if at < 0:

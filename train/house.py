@@ -304,7 +304,8 @@ def contract(w: Writer, bg: bool = False) -> list[Sentence]:
             "announced",
         ),
         (
-            f"{b} has tied up with {m} to manufacture its {p} in {brand.country if False else place}.",
+            f"{b} has tied up with {m} to manufacture its {p} in "
+            f"{brand.country if False else place}.",
             "tied up",
             None,
         ),
@@ -347,8 +348,10 @@ def contract(w: Writer, bg: bool = False) -> list[Sentence]:
                 w.pick(
                     [
                         f"{maker.short} will produce {units} under the agreement.",
-                        f"The plant will add about {w.r.randint(3, 30) * 100} jobs, the companies said.",
-                        f"Production is expected to start in the {w.pick(['first', 'second', 'third'])} quarter.",
+                        f"The plant will add about {w.r.randint(3, 30) * 100} jobs, the "
+                        "companies said.",
+                        "Production is expected to start in the "
+                        f"{w.pick(['first', 'second', 'third'])} quarter.",
                     ]
                 )
             )
@@ -379,7 +382,8 @@ def sourcing(w: Writer, bg: bool = False) -> list[Sentence]:
                     "signed a sourcing agreement",
                 ),
                 (
-                    f"{s} already supplies {part} to {b} under a deal struck {w.pick(['last year', 'in 2022'])}.",
+                    f"{s} already supplies {part} to {b} under a deal struck "
+                    f"{w.pick(['last year', 'in 2022'])}.",
                     "supplies",
                 ),
             ]
@@ -407,7 +411,8 @@ def sourcing(w: Writer, bg: bool = False) -> list[Sentence]:
                 "signed",
             ),
             (
-                f"{s} will supply {part} to {b} under a {w.pick(['three', 'five', 'two'])}-year agreement.",
+                f"{s} will supply {part} to {b} under a {w.pick(['three', 'five', 'two'])}-year "
+                "agreement.",
                 "will supply",
                 None,
             ),
@@ -459,7 +464,8 @@ def licensing(w: Writer, bg: bool = False) -> list[Sentence]:
     text, trig, status = w.pick(
         [
             (
-                f"{o} has licensed its {thing} to {u} for use in {w.pick(['Asia', 'Europe', 'Latin America'])}.",
+                f"{o} has licensed its {thing} to {u} for use in "
+                f"{w.pick(['Asia', 'Europe', 'Latin America'])}.",
                 "licensed",
                 None,
             ),
@@ -566,7 +572,8 @@ def partnership(w: Writer, bg: bool = False) -> list[Sentence]:
             [
                 (f"{when}, {x} had partnered with {y} to {goal}.", "partnered"),
                 (
-                    f"{x} already works with {y}, with which it struck an alliance {w.pick(['in 2021', 'last year'])}.",
+                    f"{x} already works with {y}, with which it struck an alliance "
+                    f"{w.pick(['in 2021', 'last year'])}.",
                     "struck an alliance",
                 ),
             ]
@@ -606,7 +613,8 @@ def joint_venture(w: Writer, bg: bool = False) -> list[Sentence]:
                 "agreed",
             ),
             (
-                f"{x} will set up a {share}:{100 - int(share)} joint venture with {y} to produce {c.line}.",
+                f"{x} will set up a {share}:{100 - int(share)} joint venture with {y} to produce "
+                f"{c.line}.",
                 "joint venture",
                 None,
             ),
@@ -690,7 +698,8 @@ def acquisition(w: Writer, bg: bool = False) -> list[Sentence]:
         ]
     options = [
         (
-            f"{b} said it agreed to acquire {t}, a {place}-based maker of {target.line}, from {s} for "
+            f"{b} said it agreed to acquire {t}, a {place}-based maker of {target.line}, from "
+            f"{s} for "
             f"{money}.",
             "agreed to acquire",
             "agreed",
@@ -794,17 +803,25 @@ def no_deal(w: Writer) -> list[Sentence]:
         Sentence(
             w.pick(
                 [
-                    f"{n} said first-half sales rose {pct} pct to {w.money()} on strong demand for {c.line}.",
-                    f"{n} shares fell {pct} percent after it cut its profit forecast, citing weaker sales.",
-                    f"{n} launched a new range of {c.line} and said it expects them to lift sales next year.",
-                    f"{n} named {' '.join(w.person()[0].split())} as chief executive, effective next month.",
-                    f"Prices of {w.pick(['copper', 'wheat', 'crude oil', 'coffee', 'sugar'])} rose {pct} pct "
+                    f"{n} said first-half sales rose {pct} pct to {w.money()} on strong demand "
+                    f"for {c.line}.",
+                    f"{n} shares fell {pct} percent after it cut its profit forecast, citing "
+                    "weaker sales.",
+                    f"{n} launched a new range of {c.line} and said it expects them to lift "
+                    "sales next year.",
+                    f"{n} named {' '.join(w.person()[0].split())} as chief executive, effective "
+                    "next month.",
+                    f"Prices of {w.pick(['copper', 'wheat', 'crude oil', 'coffee', 'sugar'])} "
+                    f"rose {pct} pct "
                     f"as buyers returned after the holiday, traders said.",
-                    f"{n} said it is not in talks to sell any of its businesses, denying a press report.",
+                    f"{n} said it is not in talks to sell any of its businesses, denying a press "
+                    "report.",
                     f"{n} will buy back up to {w.money()} of its own shares over the next year.",
-                    f"The government agreed a new budget that raises spending on roads by {pct} pct.",
+                    f"The government agreed a new budget that raises spending on roads by {pct} "
+                    "pct.",
                     f"{n} said its order book stood at {w.money()} at the end of the quarter.",
-                    f"{n} opened a new {c.line} factory in {w.pick(_PLACES)} with {w.r.randint(2, 9)}00 workers.",
+                    f"{n} opened a new {c.line} factory in {w.pick(_PLACES)} with "
+                    f"{w.r.randint(2, 9)}00 workers.",
                 ]
             )
         )
@@ -820,7 +837,8 @@ def _filler(w: Writer, names: list[str]) -> Sentence:
                 f'"This partnership lets us grow faster," said {person}, {title} of {who}.',
                 f"{who} did not disclose financial terms.",
                 f"Shares of {who} rose {w.r.randint(1, 9)} pct in early trading.",
-                "The announcement comes as companies move production closer to their biggest markets.",
+                "The announcement comes as companies move production closer to their biggest "
+                "markets.",
                 f"{who} employs about {w.r.randint(2, 40) * 100} people.",
             ]
         )
