@@ -7,9 +7,10 @@ Three measurements on the same GGUF and the same Utah dev stories (read from
 
 1. **Raw runtime vs the library, one request.** The library's own request
    for a story (prompt, schema, sampling) sent straight to xllamacpp's
-   ``Server.handle_chat_completions``, then through the library's
-   ``EmbeddedBackend``; prompt-processing and generation tokens/s from
-   llama.cpp's own timings, and the ratio of the two. The same prompt without
+   ``Server.handle_chat_completions`` in process, then through the library's
+   backend (instructor over loopback HTTP to the same server);
+   prompt-processing and generation tokens/s from llama.cpp's own timings, and
+   the ratio of the two. The same prompt without
    the schema shows what the grammar itself costs.
 2. **End to end, seconds per story**: ``llm-extract eval --format utah`` live
    over the first N holdout stories, with this checkout, and with a
@@ -42,17 +43,17 @@ def _stories(n: int) -> list[dict[str, Any]]:
 
 
 def raw_vs_library(stories: list[dict[str, Any]]) -> None:
-    from llm_extract.backends import openai_body
-    from llm_extract.embedded import EmbeddedBackend
+    from llm_extract.embedded import RuntimeSpec, model_id, runtime
     from llm_extract.pipeline import Run
     from llm_extract.prompts import WINDOWS_TUNED
+    from llm_extract.providers import make_backend
     from llm_extract.settings import Settings
     from llm_extract.slots import WindowDeals
     from llm_extract.windows import find_windows
 
     settings = Settings(slots=1)
-    backend = EmbeddedBackend(settings)
-    runtime = backend.runtime
+    backend = make_backend(settings)
+    server = runtime(RuntimeSpec.from_settings(settings))
     totals: dict[str, list[float]] = {
         "raw": [0, 0, 0, 0],
         "library": [0, 0, 0, 0],
@@ -64,13 +65,24 @@ def raw_vs_library(stories: list[dict[str, Any]]) -> None:
             continue
         run = Run(window[0].text, WindowDeals, WINDOWS_TUNED, settings, backend, logprobs=True)
         request = run.request()
-        body = openai_body(backend.model, request, "json_schema")
+        body: dict[str, Any] = {
+            "model": model_id(settings),
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "logprobs": True,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "schema": request.schema},
+            },
+        }
         free = {k: v for k, v in body.items() if k != "response_format"}
         free["max_tokens"] = 96
         for name, call in (
-            ("raw", lambda b=body: runtime.chat(b)),
+            ("raw", lambda b=body: server.chat(b)),
             ("library", lambda r=request: backend.complete(r)),
-            ("free", lambda f=free: runtime.chat(f)),
+            ("free", lambda f=free: server.chat(f)),
         ):
             started = time.perf_counter()
             out = call()

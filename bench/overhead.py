@@ -15,7 +15,7 @@ rounds' per-call means), the same invented article goes through:
   library sends) and ``Mode.TOOLS`` (instructor's default), ``response_model=
   DealSlots``, one user message: the instruction line below plus the article;
 * ``llm_extract.extract(text, schema=DealSlots)`` (generic prompt) and
-  ``llm_extract.extract_deals(text, compact=True)`` (DealSlots, its brief and two
+  ``llm_extract.extract_deals(text, strategy="record")`` (DealSlots, its brief and two
   worked examples, grounding, mapping to ArticleDeals, normalization).
 
 All with ``spans=False``, ``transport_retries=0``, one shared backend.
@@ -45,20 +45,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_server import StubClient, article, running
 
 from llm_extract import Report, extract, extract_deals
-from llm_extract.backends import OpenAIBackend
+from llm_extract.providers import InstructorBackend
 from llm_extract.slots import DealSlots
 
 LOAD = os.getloadavg()[0]  # other work on the machine skews absolute figures
 INSTRUCTION = "Extract the main business deal reported in this news article.\n\n"
 RAW, RAW_LIB = "raw openai", "raw openai, llm_extract's body"
 IJ, IT = "instructor JSON_SCHEMA", "instructor TOOLS"
-EX, EXD = "llm_extract.extract(DealSlots)", "llm_extract.extract_deals(compact)"
+EX, EXD = "llm_extract.extract(DealSlots)", "llm_extract.extract_deals(record)"
 
 
 def setup(stub: StubClient, text: str) -> tuple[dict[str, Callable[[], Any]], dict[str, Any]]:
     """The timed variants, and one captured request body (+ report) per client."""
     settings = stub.settings()
-    backend = OpenAIBackend(settings)
+    backend = InstructorBackend(settings)
     oc = openai.OpenAI(base_url=stub.base_url, api_key="x", max_retries=0, timeout=60)
     messages = [{"role": "user", "content": INSTRUCTION + text}]
     modes = (instructor.Mode.JSON_SCHEMA, instructor.Mode.TOOLS, instructor.Mode.JSON)
@@ -79,7 +79,7 @@ def setup(stub: StubClient, text: str) -> tuple[dict[str, Callable[[], Any]], di
         EXD: lib(extract_deals),
         EX: lib(extract, schema=DealSlots),
         "llm_extract.extract_deals(full schema)": lambda rep: extract_deals(
-            text, settings=settings.with_(compact=False), backend=backend, report=rep
+            text, settings=settings.with_(strategy="full"), backend=backend, report=rep
         ),
         IJ: lambda rep: inst(instructor.Mode.JSON_SCHEMA)(),
         IT: lambda rep: inst(instructor.Mode.TOOLS)(),

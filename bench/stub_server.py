@@ -221,13 +221,13 @@ class StubClient:
         self._call("/_answers", answers)
 
     def settings(self) -> Any:
-        """Library settings aimed at the stub: compact template, no spans, no retries.
+        """Library settings aimed at the stub: single-record strategy, no spans, no retries.
 
         Imported here so the stub's own process never loads the library.
         """
         from llm_extract import Settings
 
-        return Settings(base_url=self.base_url, api_key="x", spans=False, compact=True,
+        return Settings(base_url=self.base_url, api_key="x", spans=False, strategy="record",
                         model="stub", transport_retries=0)  # fmt: skip
 
 

@@ -5,7 +5,7 @@
 
 For each concurrency C, N = max(4*C, 64) invented articles go through
 ``llm_extract.aextract_deals`` under an ``asyncio.Semaphore(C)``, all sharing
-ONE ``OpenAIBackend`` (``spans=False, compact=True, transport_retries=0``:
+ONE ``InstructorBackend`` (``spans=False, strategy="record", transport_retries=0``:
 one request per article). The stub (``bench/stub_server.py``, a separate
 process) answers every request after ``--latency`` seconds, so the ideal rate
 is C / latency docs/s. Side by side in the same run, the same N requests go
@@ -17,7 +17,7 @@ Reported per level: docs/s, ratio to ideal, library/raw ratio, client CPU
 (process time) per doc, and the peak number of requests the stub saw in
 flight (shows whether anything, e.g. a connection pool, capped concurrency;
 the ``openai`` SDK's default pool allows 1000 connections, and the library's
-``OpenAIBackend`` does not expose it).
+``InstructorBackend`` does not expose it).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_server import StubClient, article, running
 
 from llm_extract import aextract_deals
-from llm_extract.backends import OpenAIBackend
+from llm_extract.providers import InstructorBackend
 
 LOAD = os.getloadavg()[0]  # other work on the machine skews absolute figures
 Job = Callable[[int], Awaitable[Any]]
@@ -60,7 +60,7 @@ async def timed(n: int, concurrency: int, job: Job) -> tuple[float, float]:
 
 async def bench(stub: StubClient, latency: float, levels: list[int], repeats: int) -> list[dict]:
     settings = stub.settings()
-    backend = OpenAIBackend(settings)
+    backend = InstructorBackend(settings)
     texts = [article(i) for i in range(max(max(4 * c, 64) for c in levels))]
 
     async def lib(i: int) -> None:

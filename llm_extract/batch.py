@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from .api import aextract_deals
-from .backends import Backend, ChatRequest, Completion, OpenAIBackend
+from .backends import Backend, ChatRequest, Completion
 from .cache import CachingBackend, ResponseCache
 from .errors import BackendError, ConfigurationError, InputError, OutputInUseError
 from .pipeline import CallReport, Report
-from .providers import make_backend
+from .providers import InstructorBackend, make_backend
 from .redaction import scrub
 from .settings import EMBEDDED_MODEL, Settings
 
@@ -461,7 +461,7 @@ async def arun_batch(
         try:
             await batch.run(source, out, plan.todo)
         finally:
-            if backend is None and isinstance(inner, OpenAIBackend):
+            if backend is None and isinstance(inner, InstructorBackend):
                 await inner.aclose()  # the HTTP client this run made, while its loop runs
             summary.rate_limited = throttled.rate_limited
             if cache is not None:

@@ -17,7 +17,6 @@ cassettes and eval recordings are for.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import hashlib
 import os
@@ -27,7 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .backends import ChatRequest, Completion, openai_body
 from .errors import BackendError, ConfigurationError, InputError
 from .settings import EMBEDDED_MODEL, Settings
 
@@ -199,45 +197,3 @@ def runtime(spec: RuntimeSpec) -> Runtime:
     rt = Runtime(spec)
     atexit.register(rt.close)
     return rt
-
-
-class EmbeddedBackend:
-    """The embedded model, in-process: the same request body a server would get."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.model = model_id(settings)
-        self.adapter = adapter_path(settings)
-        self.runtime = runtime(RuntimeSpec.from_settings(settings))
-
-    def complete(self, request: ChatRequest) -> Completion:
-        body = openai_body(self.model, request, "json_schema")
-        out = self.runtime.chat(body)
-        return completion_from_dict(out, self.model)
-
-    async def acomplete(self, request: ChatRequest) -> Completion:
-        # The call releases the GIL inside llama.cpp; the server's slots run
-        # concurrent requests together, so no lock is held here.
-        return await asyncio.to_thread(self.complete, request)
-
-
-def completion_from_dict(out: dict[str, Any], model: str) -> Completion:
-    """A :class:`Completion` from llama.cpp's OpenAI-style response dict."""
-    usage = out.get("usage") or {}
-    choices = out.get("choices") or []
-    prompt_tokens = int(usage.get("prompt_tokens") or 0)
-    completion_tokens = int(usage.get("completion_tokens") or 0)
-    if not choices:
-        return Completion(None, None, None, prompt_tokens, completion_tokens, model)
-    choice = choices[0]
-    message = choice.get("message") or {}
-    logprobs = (choice.get("logprobs") or {}).get("content")
-    return Completion(
-        content=message.get("content"),
-        finish_reason=choice.get("finish_reason"),
-        refusal=message.get("refusal"),
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        model=model,
-        tokens=[(t["token"], float(t["logprob"])) for t in logprobs] if logprobs else None,
-    )

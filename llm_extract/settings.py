@@ -27,6 +27,14 @@ EMBEDDED_MODEL = "gemma-3-270m-q4_k_m"
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 
 
+PROVIDERS = frozenset(
+    {"openai", "ollama", "anthropic", "google", "gemini", "mistral", "cohere", "groq",
+     "fireworks", "bedrock", "vertexai", "deepseek", "xai", "openrouter", "together",
+     "litellm", "cerebras"}
+)  # fmt: skip
+"""``provider/model`` prefixes that name a provider reached through instructor."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """How to reach the model and how hard to try.
@@ -113,7 +121,12 @@ class Settings:
 
     @property
     def embedded(self) -> bool:
-        """True when no server is configured and the local model runs in-process."""
+        """True when no server is configured and the local model runs in-process.
+
+        A model named ``provider/model`` (``anthropic/…``) is never embedded: its
+        SDK finds its own key in its own environment variable."""
+        if self.model and self.model.partition("/")[0] in PROVIDERS:
+            return False
         return self.base_url is None and self.api_key is None
 
     @property
@@ -159,6 +172,13 @@ class Settings:
             "model_path": env.get("LLM_EXTRACT_MODEL_PATH"),
             "adapter": env.get("LLM_EXTRACT_ADAPTER"),
         }
+        provider = str(values.get("model") or from_env["model"] or "").partition("/")[0]
+        if provider in PROVIDERS and provider != "openai":
+            # OpenAI's variables are not this provider's: its SDK reads its own
+            # (ANTHROPIC_API_KEY, GOOGLE_API_KEY), and an OpenAI key must not
+            # travel to another company's servers.
+            from_env["base_url"] = env.get("LLM_EXTRACT_BASE_URL")
+            from_env["api_key"] = env.get("LLM_EXTRACT_API_KEY")
         for name, value in from_env.items():
             if value and name not in values:
                 values[name] = value

@@ -1,7 +1,12 @@
-"""A fault-injecting fake OpenAI-compatible chat server, for tests only.
+"""A fault-injecting fake chat server, for tests only, in three wire formats.
 
 It listens on 127.0.0.1 on an ephemeral port in a background thread and
-serves ``POST /v1/chat/completions``. It is scripted with a list of
+serves ``POST /v1/chat/completions`` (OpenAI and compatible servers),
+``POST /v1/messages`` (Anthropic Messages) and
+``POST /v1[beta]/models/{model}:generateContent`` (Gemini). The Anthropic and
+Gemini bodies are local fakes of those providers' formats (a forced tool call
+carrying the answer), written from their public API references: fixtures, not
+recordings. It is scripted with a list of
 :class:`Step` objects, consumed one per request; when the script runs out the
 last step repeats (``repeat_last=True``, the default) or the server answers
 500 "script exhausted" and sets :attr:`FakeServer.exhausted`.
@@ -34,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 CHAT_PATH = "/v1/chat/completions"
+ANTHROPIC_PATH = "/v1/messages"
 MAX_SLEEP = 10.0
 """Hard cap, in seconds, on any hang, whatever a step asks for."""
 
@@ -198,6 +204,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
+    wire: str | None = None
     timeout = MAX_SLEEP + 5  # an idle keep-alive connection never outlives this
     disable_nagle_algorithm = True  # headers and body go out as separate writes
 
@@ -210,7 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self._read_body()
-        if self.path.rstrip("/") != CHAT_PATH:
+        self.wire = _wire(self.path)
+        if self.wire is None:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         fake = self.server.fake
@@ -250,11 +258,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._play(step.then or completion("{}"), body)
         elif kind == "error":
-            self._send_json(step.status, step.body, dict(step.headers))
+            self._send_json(step.status, _error_body(self.wire, step), dict(step.headers))
         elif kind in ("complete", "empty"):
-            self._send_json(200, _chat_body(step, body, fake.next_id()))
+            self._send_json(200, _BODIES[self.wire](step, body, fake.next_id()))
         elif kind == "drop":
-            payload = json.dumps(_chat_body(completion("{}"), body, fake.next_id())).encode()
+            whole = _BODIES[self.wire](completion("{}"), body, fake.next_id())
+            payload = json.dumps(whole).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload) + 100))
@@ -289,6 +298,79 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+def _wire(path: str) -> str | None:
+    path = path.split("?", 1)[0].rstrip("/")
+    if path == CHAT_PATH:
+        return "openai"
+    if path == ANTHROPIC_PATH:
+        return "anthropic"
+    if path.startswith(("/v1beta/models/", "/v1/models/")) and path.endswith(":generateContent"):
+        return "gemini"
+    return None
+
+
+def _error_body(wire: str | None, step: Step) -> Any:
+    """An error body in the wire's own shape (the OpenAI one is the step's)."""
+    body = step.body
+    message = body.get("error", {}).get("message", "") if isinstance(body, dict) else str(body)
+    if wire == "anthropic":
+        return {"type": "error", "error": {"type": "api_error", "message": message}}
+    if wire == "gemini":
+        return {"error": {"code": step.status, "message": message, "status": "UNAVAILABLE"}}
+    return body
+
+
+def _arguments(content: str | None) -> dict[str, Any] | None:
+    """The answer as a tool call's arguments, or None when it is not a JSON object."""
+    try:
+        value = json.loads(content) if content is not None else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _anthropic_body(step: Step, request: Any, n: int) -> dict[str, Any]:
+    tools = request.get("tools") if isinstance(request, dict) else None
+    name = tools[0]["name"] if tools else "answer"
+    blocks: list[dict[str, Any]] = []
+    args = _arguments(step.content)
+    if step.kind != "empty" and step.refusal is None:
+        if args is not None:
+            blocks = [{"type": "tool_use", "id": f"toolu_fake_{n}", "name": name, "input": args}]
+        elif step.content is not None:
+            blocks = [{"type": "text", "text": step.content}]
+    stop = {"length": "max_tokens", None: "end_turn"}.get(step.finish_reason, "tool_use")
+    if step.refusal is not None:
+        stop = "refusal"
+    p, c = step.usage or (0, 0)
+    model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
+    return {"id": f"msg_fake_{n}", "type": "message", "role": "assistant", "model": model,
+            "content": blocks, "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": p, "output_tokens": c}}  # fmt: skip
+
+
+def _gemini_body(step: Step, request: Any, n: int) -> dict[str, Any]:
+    tools = request.get("tools") if isinstance(request, dict) else None
+    declared = (tools or [{}])[0].get("functionDeclarations") or [{"name": "answer"}]
+    args = _arguments(step.content)
+    if args is not None:
+        parts: list[dict[str, Any]] = [
+            {"functionCall": {"name": declared[0]["name"], "args": args}}
+        ]
+    else:
+        parts = [{"text": step.content}] if step.content is not None else []
+    finish = {"length": "MAX_TOKENS"}.get(step.finish_reason or "", "STOP")
+    if step.refusal is not None:
+        finish, parts = "SAFETY", []
+    p, c = step.usage or (0, 0)
+    candidates = [] if step.kind == "empty" else [
+        {"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}
+    ]  # fmt: skip
+    return {"candidates": candidates, "modelVersion": step.model or "fake-gemini",
+            "usageMetadata": {"promptTokenCount": p, "candidatesTokenCount": c,
+                              "totalTokenCount": p + c}}  # fmt: skip
+
+
 def _chat_body(step: Step, request: Any, n: int) -> dict[str, Any]:
     model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
     out: dict[str, Any] = {
@@ -311,6 +393,9 @@ def _chat_body(step: Step, request: Any, n: int) -> dict[str, Any]:
         p, c = step.usage
         out["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
     return out
+
+
+_BODIES = {"openai": _chat_body, "anthropic": _anthropic_body, "gemini": _gemini_body}
 
 
 class FakeServer:
@@ -372,7 +457,13 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
+        """Where an OpenAI client points."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """Where the Anthropic and Gemini SDKs point (they add their own version path)."""
+        return f"http://127.0.0.1:{self.port}"
 
     # -- script and records
 

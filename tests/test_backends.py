@@ -1,4 +1,4 @@
-"""OpenAIBackend against a scripted fake OpenAI-compatible server on 127.0.0.1.
+"""InstructorBackend against a scripted fake OpenAI-compatible server on 127.0.0.1.
 
 Timing bounds here are deliberately loose (seconds, not milliseconds): they
 only tell "capped/short backoff" from "waited as long as the server asked".
@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from llm_extract.backends import ChatRequest, Completion, OpenAIBackend
+from llm_extract.backends import ChatRequest, Completion
 from llm_extract.errors import BackendError
+from llm_extract.providers import InstructorBackend
 from llm_extract.redaction import scrub
 from llm_extract.settings import Settings
 
@@ -64,7 +65,7 @@ def make_request(**changes: Any) -> ChatRequest:
     return ChatRequest(**values)
 
 
-def make_backend(srv: FakeServer, **changes: Any) -> OpenAIBackend:
+def make_backend(srv: FakeServer, **changes: Any) -> InstructorBackend:
     values: dict[str, Any] = {
         "base_url": srv.base_url,
         "api_key": KEY,
@@ -75,11 +76,13 @@ def make_backend(srv: FakeServer, **changes: Any) -> OpenAIBackend:
         "backoff_max": 0.05,
     }
     values.update(changes)
-    return OpenAIBackend(Settings(**values))
+    return InstructorBackend(Settings(**values))
 
 
 @contextmanager
-def serving(steps: Sequence[Step], **changes: Any) -> Iterator[tuple[FakeServer, OpenAIBackend]]:
+def serving(
+    steps: Sequence[Step], **changes: Any
+) -> Iterator[tuple[FakeServer, InstructorBackend]]:
     with fake_server(steps) as srv:
         yield srv, make_backend(srv, **changes)
 
@@ -268,7 +271,7 @@ def test_connection_refused_is_a_backend_error() -> None:
     srv = FakeServer([completion(ANSWER)]).start()
     base_url = srv.base_url
     srv.stop()  # nothing listens on that port any more
-    be = OpenAIBackend(
+    be = InstructorBackend(
         Settings(
             base_url=base_url,
             api_key=KEY,
@@ -292,10 +295,9 @@ def test_auto_sends_json_schema_first() -> None:
     with serving([completion(ANSWER)], response_format="auto") as (srv, be):
         be.complete(make_request())
     [sent] = srv.requests
-    assert sent.response_format == {
-        "type": "json_schema",
-        "json_schema": {"name": "Companies", "schema": SCHEMA},
-    }
+    assert sent.response_format["type"] == "json_schema"
+    # the name is instructor's (its response model's); the schema is the request's
+    assert sent.response_format["json_schema"]["schema"] == SCHEMA
 
 
 def test_auto_falls_back_to_json_object_and_remembers() -> None:
@@ -349,7 +351,11 @@ def test_json_object_sends_schema_under_response_format() -> None:
         be.complete(make_request())
     [sent] = srv.requests
     assert sent.response_format == {"type": "json_object", "schema": SCHEMA}
-    assert sent.body["messages"] == make_request().messages
+    system, user = sent.body["messages"]
+    # instructor's JSON mode states the schema in the system message, after ours
+    assert system["content"].startswith(make_request().messages[0]["content"])
+    assert json.dumps(SCHEMA, indent=2) in system["content"]
+    assert user == make_request().messages[1]
 
 
 def test_prompt_format_sends_no_response_format_and_appends_schema() -> None:
@@ -358,13 +364,13 @@ def test_prompt_format_sends_no_response_format_and_appends_schema() -> None:
         be.complete(request)
     [sent] = srv.requests
     assert "response_format" not in sent.body
-    messages = sent.body["messages"]
-    assert messages[:-1] == request.messages[:-1]
-    last = messages[-1]
+    system, last = sent.body["messages"]
+    assert system["content"].startswith(request.messages[0]["content"])
+    assert json.dumps(SCHEMA, indent=2) in system["content"]
     assert last["role"] == "user"
     original = request.messages[-1]["content"]
     assert last["content"].startswith(original)
-    assert json.dumps(SCHEMA) in last["content"][len(original) :]
+    assert "json" in last["content"][len(original) :]
     # the caller's request object is not mutated
     assert request.messages[-1]["content"] == original
 

@@ -54,7 +54,7 @@ TIERS = [
     {"grounding"},
     {"confidence"},
     {"settings", "slots", "chunks", "goldsets", "normalize", "windows"},
-    {"prompts", "backends", "converters", "evals"},
+    {"prompts", "backends", "transport", "converters", "evals"},
     {"pipeline", "recordings", "embedded", "relations"},
     {"providers", "cache", "review"},
     {"api"},

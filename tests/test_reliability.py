@@ -28,10 +28,10 @@ from llm_extract import (
     extract,
     extract_deals,
 )
-from llm_extract.backends import retry_after
 from llm_extract.batch import exclusive, price_for, run_batch
 from llm_extract.cli import app, read_text
 from llm_extract.redaction import redact_url, scrub
+from llm_extract.transport import retry_after
 
 from .fake_server import completion, error, fake_server, hang, not_json, rate_limited
 

@@ -17,7 +17,7 @@ def test_defaults_with_an_empty_environment() -> None:
     assert s == Settings()
     assert s.embedded
     assert s.model_name == EMBEDDED_MODEL
-    assert s.timeout == 120.0
+    assert (s.timeout, s.deadline) == (60.0, 180.0)
     assert s.response_format == "auto"
     assert (s.reasks, s.transport_retries, s.max_tokens) == (2, 4, 1536)
 
@@ -214,3 +214,14 @@ def test_retry_budgets_come_from_the_environment_below_explicit_arguments() -> N
     assert (s.transport_retries, s.reasks) == (0, 1)
     with pytest.raises(ConfigurationError, match="LLM_EXTRACT_MAX_TOKENS"):
         Settings.resolve(env={"LLM_EXTRACT_MAX_TOKENS": "lots"})
+
+
+def test_an_openai_key_never_goes_to_another_provider() -> None:
+    env = {"OPENAI_API_KEY": "sk-openai-" + "x" * 20, "OPENAI_BASE_URL": "http://proxy.test/v1"}
+    other = Settings.resolve(env, model="anthropic/claude-haiku")
+    assert other.api_key is None and other.base_url is None and not other.embedded
+    via_env = Settings.resolve({**env, "LLM_EXTRACT_MODEL": "google/gemini-2.5-flash"})
+    assert via_env.api_key is None
+    assert Settings.resolve(env, model="gpt-4o-mini").api_key == env["OPENAI_API_KEY"]
+    ours = Settings.resolve({**env, "LLM_EXTRACT_API_KEY": "k-ours"}, model="anthropic/x")
+    assert ours.api_key == "k-ours"
