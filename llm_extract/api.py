@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from .backends import Backend
 from .chunks import main_first, merge, split
 from .embedded import adapter_path
-from .errors import InputError, NoDealFound
+from .errors import ExtractionError, InputError, NoDealFound
 from .grounding import Dropped, fold_text, verify
 from .normalize import normalize_article
 from .pipeline import CallReport, Report, Run, check_text, run_async, run_sync
@@ -35,7 +35,7 @@ from .prompts import (
     prompt_version,
 )
 from .providers import make_backend
-from .relations import check_window
+from .relations import check_window, orient_record
 from .schemas import ArticleDeals, Company, Deal
 from .settings import Settings
 from .slots import DealSlots, WindowDeals
@@ -53,7 +53,19 @@ def _setup(
     settings: Settings | None, backend: Backend | None, options: dict[str, Any]
 ) -> tuple[Settings, Backend]:
     resolved = settings.with_(**options) if settings else Settings.resolve(**options)
-    return resolved, backend or _backend_for(resolved)
+    return _untuned(resolved), backend or _backend_for(resolved)
+
+
+def _untuned(settings: Settings) -> Settings:
+    """The one-record strategy when the embedded model runs without its adapter.
+
+    Deal windows are what the adapter was trained for. The bare 270M model
+    loops inside a window's strings until the token limit, and span enums over
+    a window's nested schema make llama.cpp's grammar too slow to answer in
+    time; one flat record under span enums is what it can fill."""
+    if settings.strategy is None and settings.embedded and adapter_path(settings) is None:
+        return settings.with_(strategy="record")
+    return settings
 
 
 def _spec(prompt: str | os.PathLike[str] | None, default: PromptSpec) -> PromptSpec:
@@ -172,6 +184,26 @@ class _DealsJob:
     def skip(self) -> bool:
         return not self.runs
 
+    def settle(self, outcomes: list[Any]) -> list[BaseModel]:
+        """Each unit's value; a deal window whose answer stayed unusable (cut
+        off, invalid, refused) counts as a passage without deals, noted in the
+        report, so one looping window does not lose the article's other deals.
+        Any other failure, or every unit failing, is raised."""
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        tolerated = self.strategy == "windows" and len(failures) < len(outcomes)
+        for outcome in failures:
+            if not (tolerated and isinstance(outcome, ExtractionError)):
+                raise outcome
+        values: list[BaseModel] = []
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, BaseException):
+                note = f"no usable answer ({type(outcome).__name__}: {outcome}); no deals taken"
+                self.runs[i].report.problems.append(note)
+                values.append(WindowDeals(deals=[]))
+            else:
+                values.append(outcome)
+        return values
+
     def _article(self, value: BaseModel, unit: Window, index: int) -> ArticleDeals:
         if isinstance(value, WindowDeals):
             sure = {c.path: c.p for c in self.runs[index].report.confidence}
@@ -183,6 +215,8 @@ class _DealsJob:
             names = dict.fromkeys(p.name for d in deals for p in d.parties)
             return ArticleDeals(deals=deals, companies=[Company(name=n) for n in names])
         if isinstance(value, DealSlots):
+            value, swapped = orient_record(value, unit.text, f"chunk[{index}]")
+            self.dropped.extend(swapped)
             return value.to_article()
         return ArticleDeals.model_validate(value)
 
@@ -242,7 +276,13 @@ def extract_deals(
     if job.skip:
         return job.finish([], report)
     try:
-        values = [run_sync(run, be) for run in job.runs]
+        outcomes: list[Any] = []
+        for run in job.runs:
+            try:
+                outcomes.append(run_sync(run, be))
+            except ExtractionError as exc:
+                outcomes.append(exc)
+        values = job.settle(outcomes)
     except BaseException:
         job.abandon(report)
         raise
@@ -265,7 +305,8 @@ async def aextract_deals(
     if job.skip:
         return job.finish([], report)
     try:
-        values = list(await asyncio.gather(*(run_async(run, be) for run in job.runs)))
+        runs = (run_async(run, be) for run in job.runs)
+        values = job.settle(list(await asyncio.gather(*runs, return_exceptions=True)))
     except BaseException:
         job.abandon(report)
         raise

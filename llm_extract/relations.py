@@ -14,7 +14,10 @@ and false as a relation. These checks run after the model, on each
   the sentences next to it, and not only in a sentence that addresses the
   model (a prompt injection); a value that fails is removed;
 * a deal whose trigger sentence reads as earlier news is marked
-  ``background`` even if the model did not say so.
+  ``background`` even if the model did not say so;
+* the **sides** follow a passive agent: in "Lumora will have its cameras
+  built by Kavya", Kavya makes them whatever slot the model put it in
+  (:func:`passive_sides`), and the swap is reported.
 
 Each removal is reported as a :class:`~llm_extract.grounding.Dropped`, like
 any other value without evidence.
@@ -22,14 +25,21 @@ any other value without evidence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .grounding import Dropped, Match, align
+from .schemas import DealType
 from .sentences import injected_spans, sentences
-from .slots import WindowDeal
+from .slots import DealSlots, WindowDeal
 from .windows import Window, looks_background, supports, type_word
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
+
+_DOER_VERBS = r"acquired|bought|purchased|taken over|snapped up"
+_MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|packaged"
+_BUYER_AGENT = {DealType.ACQUISITION, DealType.STAKE_PURCHASE}
+_TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,31 @@ def _stand_in(deal: WindowDeal, text: str, scope: _Scope) -> tuple[WindowDeal, M
     return deal, None
 
 
+def _agent(verbs: str, name: str, sentence: str) -> bool:
+    """Whether ``name`` is the agent of a passive ``verbs`` in ``sentence``."""
+    pattern = rf"\b(?:{verbs})\b[^.;:]{{0,60}}?\bby\s+(?:the\s+)?{re.escape(name)}\b"
+    return re.search(pattern, sentence, re.IGNORECASE) is not None
+
+
+def passive_sides(
+    deal_type: DealType, buyer: str | None, target: str | None, sentence: str
+) -> bool:
+    """Whether the record's two sides are the wrong way round, by a passive agent.
+
+    "Corvid was bought by Brindle" makes Brindle the buyer; "cameras built in
+    India by Kavya" makes Kavya the maker (the target side). Only when exactly
+    one of the two names is such an agent, and it sits in the other slot."""
+    if not buyer or not target:
+        return False
+    if deal_type in _BUYER_AGENT:
+        verbs, doer, other = _DOER_VERBS, buyer, target
+    elif deal_type in _TARGET_AGENT:
+        verbs, doer, other = _MAKER_VERBS, target, buyer
+    else:
+        return False
+    return _agent(verbs, other, sentence) and not _agent(verbs, doer, sentence)
+
+
 def check_window(
     deals: list[WindowDeal],
     window: Window,
@@ -128,6 +163,28 @@ def check_window(
         if not deal.background and looks_background(text[s_lo:s_hi]):
             changes["background"] = True
         deal = deal.model_copy(update=changes)
+        if passive_sides(deal.type, deal.buyer, deal.target, text[s_lo:s_hi]):
+            reason = "the passage names it as the passive agent: sides swapped"
+            dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", reason))
+            deal = deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
         if deal.buyer or deal.target:
             kept.append(deal)
     return kept, dropped
+
+
+def orient_record(record: DealSlots, text: str, where: str) -> tuple[DealSlots, list[Dropped]]:
+    """A one-record answer with its sides checked by :func:`passive_sides`
+    in the first sentence that names both of them."""
+    buyer, target = record.buyer, record.target
+    if not buyer or not target:
+        return record, []
+    for lo, hi in sentences(text) or [(0, len(text))]:
+        sentence = text[lo:hi]
+        if align(buyer, sentence) is None or align(target, sentence) is None:
+            continue
+        if not passive_sides(record.deal_type, buyer, target, sentence):
+            return record, []
+        reason = "the passage names it as the passive agent: sides swapped"
+        swapped = record.model_copy(update={"buyer": target, "target": buyer})
+        return swapped, [Dropped(f"{where}.buyer", buyer, reason)]
+    return record, []

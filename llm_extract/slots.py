@@ -92,16 +92,10 @@ class DealSlots(BaseModel):
     )
 
     def to_article(self) -> ArticleDeals:
-        """One deal with roles chosen by its type; no deal if no party is named."""
-        if not self.buyer and not self.target:
+        """One deal with roles chosen by its type; no deal if :func:`parties_of` finds none."""
+        parties = parties_of(self.deal_type, self.buyer, self.target, self.seller)
+        if not parties:
             return ArticleDeals(deals=[], companies=[])
-        first = _FIRST_PARTY.get(self.deal_type, Role.PARTNER)
-        second = _SECOND_PARTY.get(self.deal_type, Role.PARTNER)
-        parties = [
-            Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second)) if n
-        ]
-        if self.seller and self.seller not in (self.buyer, self.target):
-            parties.append(Party(name=self.seller, role=Role.SELLER))
         acquisition = self.deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
         deal = Deal(
             deal_type=self.deal_type,
@@ -119,6 +113,31 @@ class DealSlots(BaseModel):
 
 
 _ACQUISITION_LIKE = (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def parties_of(
+    deal_type: DealType, buyer: str | None, target: str | None, seller: str | None
+) -> list[Party]:
+    """The parties of a flat record, with roles chosen by the deal type.
+
+    Empty when no party is named, or when the two sides name one company: a
+    company does not buy, merge with or make products for itself, so such a
+    record states no relation (a small model copies one name into both slots
+    when it cannot tell the sides apart). A seller is a party only where
+    something is sold: an acquisition or a stake."""
+    if buyer and target and _same(buyer, target):
+        return []
+    first = _FIRST_PARTY.get(deal_type, Role.PARTNER)
+    second = _SECOND_PARTY.get(deal_type, Role.PARTNER)
+    parties = [Party(name=n, role=r) for n, r in ((buyer, first), (target, second)) if n]
+    sold = deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
+    if parties and sold and seller and not any(_same(seller, p.name) for p in parties):
+        parties.append(Party(name=seller, role=Role.SELLER))
+    return parties
 
 
 class WindowDeal(BaseModel):
@@ -177,16 +196,10 @@ class WindowDeal(BaseModel):
     )
 
     def to_deal(self) -> Deal | None:
-        """The deal with roles chosen by its type; None if no party is named."""
-        if not self.buyer and not self.target:
+        """The deal with roles chosen by its type; None if :func:`parties_of` finds none."""
+        parties = parties_of(self.type, self.buyer, self.target, self.seller)
+        if not parties:
             return None
-        first = _FIRST_PARTY.get(self.type, Role.PARTNER)
-        second = _SECOND_PARTY.get(self.type, Role.PARTNER)
-        parties = [
-            Party(name=n, role=r) for n, r in ((self.buyer, first), (self.target, second)) if n
-        ]
-        if self.seller and self.seller not in (self.buyer, self.target):
-            parties.append(Party(name=self.seller, role=Role.SELLER))
         acquisition = self.type in _ACQUISITION_LIKE
         return Deal(
             deal_type=self.type,

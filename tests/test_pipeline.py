@@ -952,3 +952,49 @@ def test_compact_mode_answers_no_deal_without_a_model_call_when_no_deal_words() 
     result = extract_deals(NO_DEAL_ARTICLE, settings=settings, backend=backend, report=report)
     assert result.deals == [] and backend.requests == []
     assert report.calls[0].attempts == 0
+
+
+# --------------------------------------------------------------------------- deal windows
+
+TWO_WINDOWS = (
+    "Osk Holdings said it was in merger talks with Tarn Ltd, a maker of farm machinery in Perth, "
+    "and that any agreement would need the approval of its shareholders and lenders.\n\n"
+    "Brindle Foods agreed to buy Corvid Mills, a flour maker in Leeds, for 9 mln dlrs in cash, "
+    "the companies said on Monday, and expect the deal to close in June."
+)
+CORVID = {"deals": [{
+    "trigger": "agreed to buy", "type": "acquisition", "buyer": "Brindle Foods",
+    "target": "Corvid Mills", "seller": None, "amount": "9 mln dlrs", "status": "agreed",
+    "business": None, "location": None, "date": None, "background": False,
+}]}  # fmt: skip
+
+
+def test_a_window_that_stays_cut_off_loses_only_its_own_deals() -> None:
+    backend = ScriptedBackend(reply('{"deals": [{"trigger": "merger', finish="length"), CORVID)
+    report = Report()
+    result = extract_deals(TWO_WINDOWS, backend=backend, report=report, strategy="windows",
+                           window_chars=200, reasks=0)  # fmt: skip
+    assert [[p.name for p in d.parties] for d in result.deals] == [
+        ["Brindle Foods", "Corvid Mills"]
+    ]
+    [call] = report.calls
+    assert any("window[0]" in p and "no usable answer" in p for p in call.problems)
+
+
+def test_every_window_cut_off_is_an_error_not_an_empty_result() -> None:
+    cut = reply('{"deals": [{"trigger": "merger', finish="length")
+    backend = ScriptedBackend(cut, cut)
+    with pytest.raises(TruncatedOutputError):
+        extract_deals(TWO_WINDOWS, backend=backend, strategy="windows", window_chars=200, reasks=0)
+
+
+def test_the_bare_embedded_model_fills_one_record_and_an_explicit_strategy_is_kept() -> None:
+    slots = {"buyer": "Brindle Foods", "target": "Corvid Mills", "seller": None,
+             "amount": "9 mln dlrs", "status": "agreed", "business": None, "location": None,
+             "trigger": "agreed to buy", "deal_type": "acquisition"}  # fmt: skip
+    backend = ScriptedBackend(slots)
+    extract_deals(TWO_WINDOWS, backend=backend, adapter="none")
+    assert [r.schema_name for r in backend.requests] == ["DealSlots"]
+    backend = ScriptedBackend(CORVID)
+    extract_deals(TWO_WINDOWS, backend=backend, adapter="none", strategy="windows")
+    assert [r.schema_name for r in backend.requests] == ["WindowDeals"]

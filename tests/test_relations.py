@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_extract.relations import check_window
+import pytest
+
+from llm_extract.relations import check_window, passive_sides
 from llm_extract.schemas import DealType
 from llm_extract.slots import WindowDeal
 from llm_extract.windows import Window
@@ -20,8 +22,14 @@ def _window(text: str) -> Window:
     return Window(0, len(text), text)
 
 
-def test_a_deal_whose_trigger_is_not_in_the_passage_is_dropped() -> None:
+def test_a_trigger_not_in_the_passage_gives_way_to_the_type_word_naming_the_party() -> None:
     w = _window("Acme Corp agreed to acquire Beta Inc.")
+    kept, dropped = check_window([_deal(trigger="bought", buyer="Acme Corp")], w, "window[0]")
+    assert [d.trigger for d in kept] == ["acquire"] and dropped == []
+
+
+def test_a_deal_with_no_trigger_and_no_type_word_near_its_parties_is_dropped() -> None:
+    w = _window("Acme Corp met Beta Inc in Leeds on Monday.")
     kept, dropped = check_window([_deal(trigger="bought", buyer="Acme Corp")], w, "window[0]")
     assert kept == [] and "no trigger" in dropped[0].reason
 
@@ -72,3 +80,37 @@ def test_low_confidence_types_are_abstained_on() -> None:
     assert kept
     kept, dropped = check_window([deal], w, "w", {"deals[0].type": 0.2}, min_confidence=0.5)
     assert kept == [] and "below min_confidence" in dropped[0].reason
+
+
+@pytest.mark.parametrize(
+    ("deal_type", "buyer", "target", "sentence", "swap"),
+    [
+        (DealType.ACQUISITION, "Corvid Mills", "Brindle Foods",
+         "Corvid Mills was bought by Brindle Foods for 9 mln dlrs.", True),
+        (DealType.ACQUISITION, "Brindle Foods", "Corvid Mills",
+         "Corvid Mills was bought by Brindle Foods for 9 mln dlrs.", False),
+        (DealType.CONTRACT_MANUFACTURING, "Kavya Electronics", "Lumora",
+         "Lumora will have its cameras built in India by Kavya Electronics.", True),
+        (DealType.CONTRACT_MANUFACTURING, "Lumora", "Kavya Electronics",
+         "Lumora will have its cameras built in India by Kavya Electronics.", False),
+        (DealType.ACQUISITION, "Osk Holdings", "Tarn Ltd",
+         "Osk Holdings, itself bought by Fenwick in 2019, agreed to buy Tarn Ltd.", False),
+        (DealType.PARTNERSHIP, "Tarn Ltd", "Osk Holdings",
+         "Tarn Ltd was chosen by Osk Holdings as its partner.", False),
+    ],
+)  # fmt: skip
+def test_a_passive_agent_decides_the_sides(
+    deal_type: DealType, buyer: str, target: str, sentence: str, swap: bool
+) -> None:
+    assert passive_sides(deal_type, buyer, target, sentence) is swap
+
+
+def test_a_window_deal_with_its_sides_reversed_is_turned_round_and_reported() -> None:
+    text = "Lumora will have its doorbell cameras built in India by Kavya Electronics."
+    deal = WindowDeal(trigger="built", type=DealType.CONTRACT_MANUFACTURING,
+                      buyer="Kavya Electronics", target="Lumora", seller=None, amount=None,
+                      status=None, business=None, location=None, date=None,
+                      background=False)  # fmt: skip
+    [kept], notes = check_window([deal], Window(0, len(text), text), "window[0]")
+    assert (kept.buyer, kept.target) == ("Lumora", "Kavya Electronics")
+    assert any("swapped" in n.reason for n in notes)
