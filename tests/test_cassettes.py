@@ -66,6 +66,37 @@ def test_cli_replays_recorded_extraction(case: str, model_server: str) -> None:
         expected.write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n")
     recorded = json.loads(expected.read_text(encoding="utf-8"))
     assert (version, envelope["result"]) == (recorded["prompt_version"], recorded["result"])
+    _no_deal_outside_gold(case, recorded["result"])
+
+
+GOLD = {"seed": ("seed.jsonl", "seed-oneplus-optiemus")}
+
+
+def _options(value: str | list[str]) -> set[str]:
+    return {value} if isinstance(value, str) else set(value)
+
+
+def _no_deal_outside_gold(case: str, result: dict[str, object]) -> None:
+    """A snapshot must be right, not only reproducible: every deal it holds is a
+    gold deal (type and every party with its role). Missed deals are allowed:
+    the 270M model finds at most one per article (see the README)."""
+    file, doc_id = GOLD.get(case, ("examples.jsonl", f"example-{_article(case).stem}"))
+    rows = (json.loads(line) for line in (ROOT / "evals" / "gold" / file).open(encoding="utf-8"))
+    [gold] = [row for row in rows if row["id"] == doc_id]
+    deals = result["deals"]
+    assert isinstance(deals, list)
+    for deal in deals:
+        assert any(
+            deal["deal_type"] in _options(g["deal_type"])
+            and all(
+                any(
+                    p["name"] in _options(q["name"]) and p["role"] == q["role"]
+                    for q in g["parties"]
+                )
+                for p in deal["parties"]
+            )
+            for g in gold["deals"]
+        ), f"{case}: {deal['deal_type']} {deal['parties']} is not a gold deal"
 
 
 @pytest.mark.embedded

@@ -74,7 +74,7 @@ def test_replayed_sentivent_holds_its_baseline(tmp_path: Path) -> None:
 def test_gate_fails_and_names_the_regression(tmp_path: Path) -> None:
     corpus_file("seed/oneplus-optiemus.txt")
     baseline = json.loads((BASELINES / f"{MODEL}.seed.json").read_text())
-    field = next(iter(baseline["fields"]))
+    field = next(f for f, v in baseline["fields"].items() if v["tp"] + v["fn"] > 0 and v["f1"] < 1)
     baseline["fields"][field]["f1"] = 1.0
     better = tmp_path / "baseline.json"
     better.write_text(json.dumps(baseline))
