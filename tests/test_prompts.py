@@ -101,8 +101,9 @@ def test_span_enums_go_to_defs_once_per_kind() -> None:
     # fixed strings (enum, pattern) are never replaced by spans
     assert props["fixed"]["enum"] == ["a", "b"]
     assert props["items"]["items"]["properties"]["code"]["pattern"] == "^[A-Z]+$"
+    # derived fields come from normalization only, never from the model
     assert "derived" not in props and "derived" not in schema["required"]
-    assert "derived" in request_schema(Outer, None)["properties"]
+    assert "derived" not in request_schema(Outer, None)["properties"]
     refs = [n["$ref"] for n in nodes(schema) if "$ref" in n]
     assert refs and all(r.removeprefix("#/$defs/") in schema["$defs"] for r in refs)
 
@@ -151,7 +152,6 @@ def test_field_guide_paths_descriptions_and_choices() -> None:
         "- items[].code: A code.",
         "- note: A note over lines.",
         "- fixed: Fixed. One of: a, b.",
-        "- derived: Derived.",
         "- nested.label: A label.",
         "- nested.code: A code.",
     ]
