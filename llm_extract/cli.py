@@ -57,12 +57,24 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
+class _Stderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a record comes, not the stream
+    of the first command: a program (or a test runner) that invokes the app
+    several times swaps stderr between calls."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 @app.callback()
 def _main() -> None:
     """Extract typed, verified deal records from business news."""
     log = logging.getLogger("llm_extract")
     if not log.handlers:  # the library only logs; the command shows waits on stderr
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("llm-extract: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.WARNING)

@@ -111,3 +111,23 @@ def test_bad_published_date_exits_2(tmp_path: Path) -> None:
     path.write_text("Acme Corp agreed to buy Beta Inc.")
     code, _, err = _run(["deal", str(path), "--published", "last tuesday"])
     assert code == 2 and "--published" in err
+
+
+def test_waits_are_told_on_each_invocation_s_own_stderr(tmp_path: Path) -> None:
+    """The log handler must not keep the first invocation's (closed) stream."""
+    from .fake_server import completion, fake_server, rate_limited
+
+    path = tmp_path / "a.txt"
+    path.write_text("Acme Corp agreed to buy Beta Inc for 5 mln dlrs.")
+    answer = json.dumps({"buyer": "Acme Corp", "target": "Beta Inc", "seller": None,
+                         "amount": "5 mln dlrs", "status": "agreed", "business": None,
+                         "location": None, "trigger": "agreed to buy",
+                         "deal_type": "acquisition"})  # fmt: skip
+    for _ in range(2):
+        with fake_server([rate_limited(3), completion(answer)]) as srv:
+            args = ["deal", str(path), "--base-url", srv.base_url, "--model", "m",
+                    "--strategy", "record"]  # fmt: skip
+            result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "waiting 3 s before retrying (HTTP 429)" in result.stderr
+        assert "Logging error" not in result.stderr
