@@ -1,8 +1,9 @@
 """Library overhead per extraction with the model's time taken out, and prompt size.
 
-    /work/venv/bin/python bench/overhead.py [--rounds 7] [--calls 50]
+    python bench/overhead.py [--rounds 7] [--calls 50]
 
-Needs ``instructor`` (not a project dependency: ``pip install instructor``).
+instructor is a core dependency; the library's own calls go through it too,
+so this measures what the pipeline adds on top of one instructor call.
 The stub (``bench/stub_server.py``, another process) answers at once
 (latency 0) with a fixed valid ``DealSlots``. Side by side in one process,
 interleaved in rounds (variant order rotated each round; median of the
