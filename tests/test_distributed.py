@@ -63,7 +63,7 @@ def local_ray() -> Iterator[None]:
     context = ray.data.DataContext.get_current()
     saved = context.enable_progress_bars, context.wait_for_min_actors_s
     context.enable_progress_bars = False
-    context.wait_for_min_actors_s = 60  # both actors up before any batch: both get work
+    context.wait_for_min_actors_s = 300  # both actors up before any batch (slow on a loaded CI)
     yield
     context.enable_progress_bars, context.wait_for_min_actors_s = saved
     ray.shutdown()
