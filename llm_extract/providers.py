@@ -27,6 +27,7 @@ classes: instructor keeps strong references to generated ones, its #2603).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import re
@@ -140,6 +141,7 @@ def _client(route_: Route, sdk: Any, mode: instructor.Mode, aio: bool) -> Any:
         return instructor.from_openai(sdk, mode=mode)
     if route_.provider == "anthropic":
         return instructor.from_anthropic(sdk, mode=mode)
+    # instructor types these by Literal[True]/Literal[False] overloads: one call each
     if route_.provider in ("google", "gemini"):
         if aio:
             return instructor.from_genai(sdk, mode=mode, use_async=True)
@@ -243,9 +245,8 @@ class InstructorBackend:
         tally = transport.Tally()
         while True:
             try:
-                return transport.retrying(self.settings, tally, self._rejected).__call__(
-                    self._once, request, tally
-                )
+                retry = transport.retrying(self.settings, self._rejected)
+                return retry(self._once, request, tally)
             except Exception as exc:
                 if self._fall_back(exc):
                     continue
@@ -255,7 +256,7 @@ class InstructorBackend:
         tally = transport.Tally()
         while True:
             try:
-                retry = transport.aretrying(self.settings, tally, self._rejected)
+                retry = transport.aretrying(self.settings, self._rejected)
                 return cast(Completion, await retry(self._aonce, request, tally))
             except Exception as exc:
                 if self._fall_back(exc):
@@ -278,12 +279,8 @@ class InstructorBackend:
         token = _SCHEMA.set((request.schema_name, request.schema))
         try:
             client = self._async_client()
-            gate = self._gate()
-            if gate is None:
+            async with self._gate() or contextlib.nullcontext():
                 value, raw = await client.create_with_completion(**self._kwargs(request, hooks))
-            else:
-                async with gate:
-                    value, raw = await client.create_with_completion(**self._kwargs(request, hooks))
         except Exception as exc:
             return self._answer_of_failure(exc, tally)
         finally:

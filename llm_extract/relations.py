@@ -31,15 +31,15 @@ from dataclasses import dataclass
 from .grounding import Dropped, Match, align
 from .schemas import DealType
 from .sentences import injected_spans, sentences
-from .slots import DealSlots, WindowDeal
+from .slots import SALE_TYPES, DealSlots, WindowDeal
 from .windows import Window, looks_background, supports, type_word
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
 
 _DOER_VERBS = r"acquired|bought|purchased|taken over|snapped up"
 _MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|packaged"
-_BUYER_AGENT = {DealType.ACQUISITION, DealType.STAKE_PURCHASE}
 _TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
+_SWAPPED = "the passage names it as the passive agent: sides swapped"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def passive_sides(
     one of the two names is such an agent, and it sits in the other slot."""
     if not buyer or not target:
         return False
-    if deal_type in _BUYER_AGENT:
+    if deal_type in SALE_TYPES:
         verbs, doer, other = _DOER_VERBS, buyer, target
     elif deal_type in _TARGET_AGENT:
         verbs, doer, other = _MAKER_VERBS, target, buyer
@@ -164,8 +164,7 @@ def check_window(
             changes["background"] = True
         deal = deal.model_copy(update=changes)
         if passive_sides(deal.type, deal.buyer, deal.target, text[s_lo:s_hi]):
-            reason = "the passage names it as the passive agent: sides swapped"
-            dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", reason))
+            dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _SWAPPED))
             deal = deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
         if deal.buyer or deal.target:
             kept.append(deal)
@@ -184,7 +183,6 @@ def orient_record(record: DealSlots, text: str, where: str) -> tuple[DealSlots, 
             continue
         if not passive_sides(record.deal_type, buyer, target, sentence):
             return record, []
-        reason = "the passage names it as the passive agent: sides swapped"
         swapped = record.model_copy(update={"buyer": target, "target": buyer})
-        return swapped, [Dropped(f"{where}.buyer", buyer, reason)]
+        return swapped, [Dropped(f"{where}.buyer", buyer, _SWAPPED)]
     return record, []

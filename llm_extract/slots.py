@@ -96,7 +96,7 @@ class DealSlots(BaseModel):
         parties = parties_of(self.deal_type, self.buyer, self.target, self.seller)
         if not parties:
             return ArticleDeals(deals=[], companies=[])
-        acquisition = self.deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
+        acquisition = self.deal_type in SALE_TYPES
         deal = Deal(
             deal_type=self.deal_type,
             trigger=self.trigger,
@@ -112,7 +112,8 @@ class DealSlots(BaseModel):
         return ArticleDeals(deals=[deal], companies=[Company(name=n) for n in names])
 
 
-_ACQUISITION_LIKE = (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
+SALE_TYPES = frozenset({DealType.ACQUISITION, DealType.STAKE_PURCHASE})
+"""Deal types in which something is sold: the ones with a target business and a seller."""
 
 
 def _same(a: str, b: str) -> bool:
@@ -134,8 +135,8 @@ def parties_of(
     first = _FIRST_PARTY.get(deal_type, Role.PARTNER)
     second = _SECOND_PARTY.get(deal_type, Role.PARTNER)
     parties = [Party(name=n, role=r) for n, r in ((buyer, first), (target, second)) if n]
-    sold = deal_type in (DealType.ACQUISITION, DealType.STAKE_PURCHASE)
-    if parties and sold and seller and not any(_same(seller, p.name) for p in parties):
+    repeats = seller is not None and any(_same(seller, p.name) for p in parties)
+    if seller and parties and deal_type in SALE_TYPES and not repeats:
         parties.append(Party(name=seller, role=Role.SELLER))
     return parties
 
@@ -200,7 +201,7 @@ class WindowDeal(BaseModel):
         parties = parties_of(self.type, self.buyer, self.target, self.seller)
         if not parties:
             return None
-        acquisition = self.type in _ACQUISITION_LIKE
+        acquisition = self.type in SALE_TYPES
         return Deal(
             deal_type=self.type,
             trigger=self.trigger,

@@ -136,16 +136,12 @@ def _policy(settings: Settings, skip: Callable[[BaseException], bool]) -> dict[s
     }
 
 
-def retrying(
-    settings: Settings, tally: Tally, skip: Callable[[BaseException], bool]
-) -> tenacity.Retrying:
+def retrying(settings: Settings, skip: Callable[[BaseException], bool]) -> tenacity.Retrying:
     """The transport retry policy; ``skip`` names failures never to retry."""
     return tenacity.Retrying(**_policy(settings, skip))
 
 
-def aretrying(
-    settings: Settings, tally: Tally, skip: Callable[[BaseException], bool]
-) -> tenacity.AsyncRetrying:
+def aretrying(settings: Settings, skip: Callable[[BaseException], bool]) -> tenacity.AsyncRetrying:
     return tenacity.AsyncRetrying(**_policy(settings, skip))
 
 
@@ -213,7 +209,7 @@ def read(raw: Any) -> Read:
         texts = [b.text for b in raw.content or [] if getattr(b, "type", None) == "text"]
         content = json.dumps(parts[0].input) if parts else ("".join(texts) or None)
         finish = _FINISH.get(str(raw.stop_reason), raw.stop_reason)
-        refusal = "".join(texts) or "refused" if finish == "content_filter" else None
+        refusal = ("".join(texts) or "refused") if finish == "content_filter" else None
         return content, finish, refusal, None
     return _read_gemini(raw)
 
