@@ -36,20 +36,20 @@ UTAH = ROOT.parent / "shared" / "corpus" / "utah_acquisitions" / "dev.jsonl"
 
 
 def _stories(n: int) -> list[dict[str, Any]]:
-    from llm_extract.goldsets import split_of
+    from llm_extract.evals.goldsets import split_of
 
     rows = [json.loads(line) for line in UTAH.open(encoding="utf-8")]
     return [r for r in rows if split_of(f"utah-{r['id']}") == "holdout"][:n]
 
 
 def raw_vs_library(stories: list[dict[str, Any]]) -> None:
-    from llm_extract.embedded import RuntimeSpec, model_id, runtime
-    from llm_extract.pipeline import Run
-    from llm_extract.prompts import WINDOWS_TUNED
-    from llm_extract.providers import make_backend
+    from llm_extract.backends.embedded import RuntimeSpec, model_id, runtime
+    from llm_extract.backends.providers import make_backend
+    from llm_extract.core.pipeline import Run
+    from llm_extract.prompts.build import WINDOWS_TUNED
+    from llm_extract.records.slots import WindowDeals
     from llm_extract.settings import Settings
-    from llm_extract.slots import WindowDeals
-    from llm_extract.windows import find_windows
+    from llm_extract.text.windows import find_windows
 
     settings = Settings(slots=1)
     backend = make_backend(settings)

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from llm_extract import LLMExtractError, Report, extract_deals
-from llm_extract.grounding import align, dotted, grounded_strings
-from llm_extract.schemas import ArticleDeals
+from llm_extract.grounding.align import align
+from llm_extract.grounding.verify import dotted, grounded_strings
+from llm_extract.records.schemas import ArticleDeals
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/reuters21578"
 SCHEMA = ArticleDeals.model_json_schema()

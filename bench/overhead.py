@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_server import StubClient, article, running
 
 from llm_extract import Report, extract, extract_deals
-from llm_extract.providers import InstructorBackend
-from llm_extract.slots import DealSlots
+from llm_extract.backends.providers import InstructorBackend
+from llm_extract.records.slots import DealSlots
 
 LOAD = os.getloadavg()[0]  # other work on the machine skews absolute figures
 INSTRUCTION = "Extract the main business deal reported in this news article.\n\n"

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_server import StubClient, article, running
 
 from llm_extract import aextract_deals
-from llm_extract.providers import InstructorBackend
+from llm_extract.backends.providers import InstructorBackend
 
 LOAD = os.getloadavg()[0]  # other work on the machine skews absolute figures
 Job = Callable[[int], Awaitable[Any]]

@@ -3,10 +3,15 @@
 >>> from llm_extract import extract_deal
 >>> deal = extract_deal(article_text)          # doctest: +SKIP
 
-Everything importable from here is the public API; other modules are private.
+Everything importable from here is the public API, and the README documents
+it. The subpackages are the implementation: their names may change between
+releases (``llm_extract.scale.distributed``, which needs the ``ray`` extra, is
+the one documented exception).
 """
 
-from .api import aextract, aextract_deal, aextract_deals, extract, extract_deal, extract_deals
+from .backends.base import Backend
+from .core.api import aextract, aextract_deal, aextract_deals, extract, extract_deal, extract_deals
+from .core.pipeline import CallReport, Report
 from .errors import (
     BackendError,
     ConfigurationError,
@@ -21,14 +26,26 @@ from .errors import (
     TruncatedOutputError,
     ValidationFailedError,
 )
-from .grounding import Dropped, Evidence
-from .pipeline import CallReport, Report
-from .schemas import ArticleDeals, Company, Deal, DealType, Money, Party, Person, Role
+from .grounding.verify import Dropped, Evidence
+from .records.schemas import (
+    ArticleDeals,
+    Company,
+    Deal,
+    DealType,
+    Money,
+    Party,
+    Person,
+    Quantity,
+    Role,
+)
+from .scale.batch import BatchSummary, arun_batch, run_batch
 from .settings import Settings
 
 __all__ = [
     "ArticleDeals",
+    "Backend",
     "BackendError",
+    "BatchSummary",
     "CallReport",
     "Company",
     "ConfigurationError",
@@ -46,6 +63,7 @@ __all__ = [
     "OutputInUseError",
     "Party",
     "Person",
+    "Quantity",
     "RefusalError",
     "Report",
     "Role",
@@ -55,7 +73,9 @@ __all__ = [
     "aextract",
     "aextract_deal",
     "aextract_deals",
+    "arun_batch",
     "extract",
     "extract_deal",
     "extract_deals",
+    "run_batch",
 ]

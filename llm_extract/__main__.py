@@ -1,5 +1,5 @@
 """``python -m llm_extract``: the same command as ``llm-extract``."""
 
-from .cli import app
+from .present.cli import app
 
 app()

@@ -20,6 +20,7 @@ No message ever contains an API key: callers log these freely.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 class LLMExtractError(Exception):
@@ -68,14 +69,23 @@ class DeadlineExceededError(BackendError):
     requests, retries and re-asks; nothing half-done is returned."""
 
 
+ProblemKind = Literal["refused", "empty", "truncated", "invalid_json", "invalid", "ungrounded"]
+
+
 @dataclass
 class AttemptRecord:
-    """What one model call returned and why it was not accepted."""
+    """What one model call returned and why it was not accepted.
+
+    ``kind`` is the typed reason the answer was turned down (None when it was
+    accepted); ``problems`` are the same reasons in words, for the re-ask
+    prompt and for people. Code decides on ``kind``, never on the wording.
+    """
 
     raw: str
     finish_reason: str | None
     problems: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    kind: ProblemKind | None = None
 
 
 class ExtractionError(LLMExtractError):

@@ -52,7 +52,7 @@ class Settings:
     after one grounding re-ask: "drop" removes it, "flag" keeps it; both list
     it in the report.
     ``min_confidence`` drops a window's deal whose type the model gave with a
-    lower token probability (see :mod:`llm_extract.confidence`).
+    lower token probability (see :mod:`llm_extract.grounding.confidence`).
     ``slots`` is how many requests the embedded model decodes together
     (llama.cpp's parallel slots); ``n_threads`` its CPU threads, None for all
     cores.

@@ -122,17 +122,23 @@ def model_server() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_backends() -> Iterator[None]:
-    """Backends remember what a server accepts; tests must not inherit that."""
-    from llm_extract import api
+def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the defaults, whatever the shell exports.
 
-    api._backend_for.cache_clear()
-    yield
-    api._backend_for.cache_clear()
+    With ``OPENAI_API_KEY`` or ``LLM_EXTRACT_BASE_URL`` set, a test that means
+    the embedded model would otherwise send articles to a hosted API."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "LLM_EXTRACT_", "ANTHROPIC_", "GEMINI_", "GOOGLE_API")):
+            monkeypatch.delenv(name)
+
+
+REQUIRE_CORPUS = os.environ.get("LLM_EXTRACT_REQUIRE_CORPUS") == "1"
 
 
 def corpus_file(relative: str) -> Path:
     path = CORPUS / relative
     if not path.exists():
+        if REQUIRE_CORPUS:
+            pytest.fail(f"{path} is missing, and the regression gates need it")
         pytest.skip(f"{path} is not available on this machine")
     return path

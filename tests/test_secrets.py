@@ -9,17 +9,16 @@ from pathlib import Path
 import pytest
 
 from llm_extract import BackendError, Report, Settings, extract_deals
-from llm_extract.review import render_review
-
-from .conftest import ROOT
-from .fake_server import completion, error, fake_server
+from llm_extract.present.review import render_review
+from tests.conftest import ROOT
+from tests.fake_server import completion, error, fake_server
 
 KEY = "sk-proj-" + "Zq8" * 12
 KEYLIKE = re.compile(
     r"sk-[A-Za-z0-9_-]{20,}|authorization['\"]?\s*[:=]\s*\[?['\"]?bearer\s+[A-Za-z0-9._-]{8,}",
     re.IGNORECASE,
 )
-SCANNED = ("cassettes", "evals", "tests", "prompts", "llm_extract/examples")
+SCANNED = ("cassettes", "evals", "tests", "llm_extract/prompts/templates", "llm_extract/examples")
 
 
 def _tracked() -> list[Path]:

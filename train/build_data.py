@@ -1,6 +1,6 @@
 """Build the adapter's training set: deal windows and the records they state.
 
-Sources, all from the ``train`` split of :func:`llm_extract.goldsets.split_of`
+Sources, all from the ``train`` split of :func:`llm_extract.evals.goldsets.split_of`
 (the ``holdout`` third is where the README's figures come from, so nothing of
 it is trained on):
 
@@ -32,11 +32,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from llm_extract.goldsets import split_of
-from llm_extract.grounding import align
-from llm_extract.prompts import WINDOWS_TUNED, build_messages
-from llm_extract.slots import WindowDeal, WindowDeals
-from llm_extract.windows import find_windows
+from llm_extract.evals.goldsets import split_of
+from llm_extract.grounding.align import align
+from llm_extract.prompts.build import WINDOWS_TUNED, build_messages
+from llm_extract.records.slots import WindowDeal, WindowDeals
+from llm_extract.text.windows import find_windows
 
 from . import house
 

@@ -36,7 +36,7 @@ def main() -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from llm_extract.embedded import embedded_model_path
+    from llm_extract.backends.embedded import embedded_model_path
     from llm_extract.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,0 +1,1 @@
+"""The extraction loop (parse, validate, re-ask) and the public functions."""

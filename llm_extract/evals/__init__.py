@@ -1,0 +1,1 @@
+"""Gold sets, converters, matching, scoring, baselines and the eval runner."""

@@ -1,0 +1,112 @@
+"""Alignment: where a value stands in the caller's exact text.
+
+:func:`align` tries exact, then case-insensitive, then a folded match that
+ignores whitespace, punctuation and hyphenation across line breaks, and
+returns offsets into the original string whatever tier matched.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+Alignment = Literal["exact", "case", "fuzzy"]
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int
+    end: int
+    alignment: Alignment
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """Casefold, compose each letter with its combining marks (NFC), drop
+    hyphenation across line breaks, and collapse every run of whitespace or
+    punctuation to one space, remembering each output character's offset in
+    ``text``.
+
+    Composing per cluster makes a precomposed "Café" and a decomposed
+    "Cafe\u0301" fold alike; marks that compose with nothing are dropped.
+    """
+    out: list[str] = []
+    where: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "-\u00ad" and i + 1 < n and text[i + 1] in "\r\n":
+            i += 1
+            while i < n and text[i] in " \t\r\n":
+                i += 1
+            continue
+        j = _cluster_end(text, i)
+        if _is_mark(ch):
+            i = j
+            continue
+        if ch.isalnum():
+            for folded in unicodedata.normalize("NFC", text[i:j]).casefold():
+                if folded.isalnum():
+                    out.append(folded)
+                    where.append(i)
+        elif out and out[-1] != " ":
+            out.append(" ")
+            where.append(i)
+        i = j
+    return "".join(out), where
+
+
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("M")
+
+
+def _cluster_end(text: str, i: int) -> int:
+    """The end of the character at ``i`` with the combining marks after it."""
+    j = i + 1
+    while j < len(text) and _is_mark(text[j]):
+        j += 1
+    return j
+
+
+def _bounded(hay: str, needle: str, start: int = 0) -> int:
+    """First index of ``needle`` in ``hay`` that does not cut a word in two."""
+    pos = hay.find(needle, start)
+    while pos >= 0:
+        end = pos + len(needle)
+        left = pos == 0 or not (hay[pos - 1].isalnum() and needle[0].isalnum())
+        joined = hay[end].isalnum() or _is_mark(hay[end]) if end < len(hay) else False
+        right = not (joined and needle[-1].isalnum())
+        if left and right:
+            return pos
+        pos = hay.find(needle, pos + 1)
+    return -1
+
+
+def align(value: str, text: str, folded: tuple[str, list[int]] | None = None) -> Match | None:
+    """Where ``value`` occurs in ``text`` as whole words, or None.
+
+    Offsets index ``text`` itself, whatever tier matched.
+    """
+    if not value.strip():
+        return None
+    start = _bounded(text, value)
+    if start >= 0:
+        return Match(start, start + len(value), "exact")
+    lowered, needle_lower = text.casefold(), value.casefold()
+    if len(lowered) == len(text) and len(needle_lower) == len(value):
+        start = _bounded(lowered, needle_lower)
+        if start >= 0:
+            return Match(start, start + len(value), "case")
+    hay, where = folded if folded is not None else _fold(text)
+    folded_value = _fold(value)[0].strip()
+    for needle in dict.fromkeys((folded_value, _fold(value.replace("-", ""))[0].strip())):
+        pos = _bounded(hay, needle) if needle else -1
+        if pos >= 0:
+            end = _cluster_end(text, where[pos + len(needle) - 1])
+            return Match(where[pos], end, "fuzzy")
+    return None
+
+
+def fold_text(text: str) -> tuple[str, list[int]]:
+    """Precompute the fuzzy index of ``text`` once for many :func:`align` calls."""
+    return _fold(text)

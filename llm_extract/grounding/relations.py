@@ -1,0 +1,189 @@
+"""Evidence for the relation, not just the names: local checks on each window's deals.
+
+Grounding proves that a name stands in the text. It does not prove that the
+name is a party to the deal: "Xiaomi acquires RealMe" is grounded name by name
+and false as a relation. These checks run after the model, on each
+:class:`~llm_extract.records.slots.WindowDeal`, with plain text rules:
+
+* the **trigger** must stand in the window, and its sentence must use a word
+  that can state the deal type (:func:`~llm_extract.text.windows.supports`); when
+  the model's trigger is not in the passage, the type's word in the sentence
+  that names the parties stands in for it; a deal without such evidence is
+  dropped, never returned with an invented type;
+* every **party** and the **amount** must stand in the trigger's sentence or
+  the sentences next to it, and not only in a sentence that addresses the
+  model (a prompt injection); a value that fails is removed;
+* a deal whose trigger sentence reads as earlier news is marked
+  ``background`` even if the model did not say so;
+* the **sides** follow a passive agent: in "Lumora will have its cameras
+  built by Kavya", Kavya makes them whatever slot the model put it in
+  (:func:`passive_sides`), and the swap is reported.
+
+Each removal is reported as a :class:`~llm_extract.grounding.verify.Dropped`, like
+any other value without evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..records.schemas import DealType
+from ..records.slots import SALE_TYPES, DealSlots, WindowDeal
+from ..text.sentences import injected_spans, sentences
+from ..text.windows import Window, looks_background, supports, type_word
+from .align import Match, align
+from .verify import Dropped
+
+_PARTY_FIELDS = ("buyer", "target", "seller", "amount")
+
+_DOER_VERBS = r"acquired|bought|purchased|taken over|snapped up"
+_MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|packaged"
+_TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
+_SWAPPED = "the passage names it as the passive agent: sides swapped"
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The window's sentences as offsets into the window text."""
+
+    sentences: list[tuple[int, int]]
+    injected: list[tuple[int, int]]
+
+    def near(self, offset: int, reach: int = 1) -> tuple[int, int]:
+        """The span of the sentence holding ``offset`` and ``reach`` sentences on each side."""
+        index = max((i for i, (s, _) in enumerate(self.sentences) if s <= offset), default=0)
+        lo = max(0, index - reach)
+        hi = min(len(self.sentences) - 1, index + reach)
+        return self.sentences[lo][0], self.sentences[hi][1]
+
+    def sentence(self, offset: int) -> tuple[int, int]:
+        return self.near(offset, reach=0)
+
+    def clean(self, start: int, end: int) -> bool:
+        return not any(s <= start and end <= e for s, e in self.injected)
+
+
+def _occurs_in(value: str, text: str, lo: int, hi: int, scope: _Scope) -> bool:
+    """Whether ``value`` stands in ``text[lo:hi]`` outside injected sentences."""
+    part = text[lo:hi]
+    pos = 0
+    while (found := align(value, part[pos:])) is not None:
+        start, end = lo + pos + found.start, lo + pos + found.end
+        if scope.clean(start, end):
+            return True
+        pos += found.end
+    return False
+
+
+def _stand_in(deal: WindowDeal, text: str, scope: _Scope) -> tuple[WindowDeal, Match | None]:
+    """The deal with its type's word from the sentence naming its parties as trigger."""
+    for name in (deal.target, deal.buyer):
+        found = align(name, text) if name else None
+        if found is None or not scope.clean(found.start, found.end):
+            continue
+        lo, hi = scope.sentence(found.start)
+        word = type_word(deal.type, text[lo:hi])
+        if word is not None:
+            start = lo + word[0]
+            trigger = text[start : lo + word[1]]
+            return deal.model_copy(update={"trigger": trigger}), Match(start, lo + word[1], "exact")
+    return deal, None
+
+
+def _agent(verbs: str, name: str, sentence: str) -> bool:
+    """Whether ``name`` is the agent of a passive ``verbs`` in ``sentence``."""
+    pattern = rf"\b(?:{verbs})\b[^.;:]{{0,60}}?\bby\s+(?:the\s+)?{re.escape(name)}\b"
+    return re.search(pattern, sentence, re.IGNORECASE) is not None
+
+
+def passive_sides(
+    deal_type: DealType, buyer: str | None, target: str | None, sentence: str
+) -> bool:
+    """Whether the record's two sides are the wrong way round, by a passive agent.
+
+    "Corvid was bought by Brindle" makes Brindle the buyer; "cameras built in
+    India by Kavya" makes Kavya the maker (the target side). Only when exactly
+    one of the two names is such an agent, and it sits in the other slot."""
+    if not buyer or not target:
+        return False
+    if deal_type in SALE_TYPES:
+        verbs, doer, other = _DOER_VERBS, buyer, target
+    elif deal_type in _TARGET_AGENT:
+        verbs, doer, other = _MAKER_VERBS, target, buyer
+    else:
+        return False
+    return _agent(verbs, other, sentence) and not _agent(verbs, doer, sentence)
+
+
+def check_window(
+    deals: list[WindowDeal],
+    window: Window,
+    where: str,
+    sure: dict[str, float] | None = None,
+    min_confidence: float = 0.0,
+) -> tuple[list[WindowDeal], list[Dropped]]:
+    """The deals of one window that keep their evidence, and what was removed.
+
+    ``sure`` maps the window answer's paths ("deals[0].type") to the model's
+    confidence; a deal whose type is below ``min_confidence`` is dropped.
+    """
+    sure = sure or {}
+    text = window.text
+    scope = _Scope(sentences(text) or [(0, len(text))], injected_spans(text))
+    kept: list[WindowDeal] = []
+    dropped: list[Dropped] = []
+    for i, deal in enumerate(deals):
+        path = f"{where}.deals[{i}]"
+        p_type = sure.get(f"deals[{i}].type", 1.0)
+        if p_type < min_confidence:
+            reason = f"type confidence {p_type:.2f} below min_confidence {min_confidence:.2f}"
+            dropped.append(Dropped(f"{path}.type", deal.type.value, f"{reason}; deal removed"))
+            continue
+        anchor = align(deal.trigger, text) if deal.trigger else None
+        if anchor is None:
+            deal, anchor = _stand_in(deal, text, scope)
+        if anchor is None or not scope.clean(anchor.start, anchor.end):
+            dropped.append(
+                Dropped(path, deal.trigger or "", "no trigger in the passage; deal removed")
+            )
+            continue
+        s_lo, s_hi = scope.sentence(anchor.start)
+        if not supports(deal.type, f"{deal.trigger} {text[s_lo:s_hi]}"):
+            reason = f"the trigger's sentence does not state a {deal.type.value}; deal removed"
+            dropped.append(Dropped(f"{path}.type", deal.type.value, reason))
+            continue
+        lo, hi = scope.near(anchor.start)
+        changes: dict[str, object] = {}
+        for field in _PARTY_FIELDS:
+            value = getattr(deal, field)
+            if value and not _occurs_in(value, text, lo, hi, scope):
+                changes[field] = None
+                reason = "not in the sentences that state the deal; removed"
+                dropped.append(Dropped(f"{path}.{field}", value, reason))
+        if not deal.background and looks_background(text[s_lo:s_hi]):
+            changes["background"] = True
+        deal = deal.model_copy(update=changes)
+        if passive_sides(deal.type, deal.buyer, deal.target, text[s_lo:s_hi]):
+            dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _SWAPPED))
+            deal = deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
+        if deal.buyer or deal.target:
+            kept.append(deal)
+    return kept, dropped
+
+
+def orient_record(record: DealSlots, text: str, where: str) -> tuple[DealSlots, list[Dropped]]:
+    """A one-record answer with its sides checked by :func:`passive_sides`
+    in the first sentence that names both of them."""
+    buyer, target = record.buyer, record.target
+    if not buyer or not target:
+        return record, []
+    for lo, hi in sentences(text) or [(0, len(text))]:
+        sentence = text[lo:hi]
+        if align(buyer, sentence) is None or align(target, sentence) is None:
+            continue
+        if not passive_sides(record.deal_type, buyer, target, sentence):
+            return record, []
+        swapped = record.model_copy(update={"buyer": target, "target": buyer})
+        return swapped, [Dropped(f"{where}.buyer", buyer, _SWAPPED)]
+    return record, []

@@ -1,0 +1,1 @@
+"""Money, dates, quantities, countries, company names, and merging partial results."""

@@ -1,0 +1,64 @@
+"""Merging what each chunk of a long article found.
+
+The first chunk's main deal stays first (news states its main deal early);
+repeats of a deal (the same parties, sellers aside, by folded name) merge,
+the first record winning and later ones filling its empty fields; companies
+merge by name, pooling their aliases.
+"""
+
+from __future__ import annotations
+
+from ..records.schemas import ArticleDeals, Company, Deal, Role
+from .company_names import fold_name
+
+
+def _deal_key(deal: Deal) -> frozenset[str] | tuple[str, str]:
+    """Deals between the same companies are one deal, whatever type each record
+    gave it; a deal without parties is only its own repeat."""
+    names = frozenset(fold_name(p.name) for p in deal.parties if p.role is not Role.SELLER)
+    return names or (deal.deal_type.value, deal.trigger or "")
+
+
+def _combine(first: Deal, later: Deal) -> Deal:
+    """``first`` with the fields it left empty taken from a later record of the deal."""
+    update: dict[str, object] = {}
+    for name in Deal.model_fields:
+        mine, theirs = getattr(first, name), getattr(later, name)
+        if mine in (None, []) and theirs not in (None, []):
+            update[name] = theirs
+    known = {fold_name(p.name) for p in first.parties}
+    extra = [p for p in later.parties if fold_name(p.name) not in known]
+    if extra:
+        update["parties"] = [*first.parties, *extra][:6]
+    if first.background and not later.background:
+        update["background"] = False
+    return first.model_copy(update=update)
+
+
+def main_first(result: ArticleDeals) -> ArticleDeals:
+    """The deals reordered so that the article's own deals come before background ones."""
+    ordered = sorted(result.deals, key=lambda d: d.background)
+    return result.model_copy(update={"deals": ordered})
+
+
+def merge(results: list[ArticleDeals]) -> ArticleDeals:
+    """One article result from the chunks' results, in chunk order."""
+    deals: dict[frozenset[str] | tuple[str, str], Deal] = {}
+    companies: dict[str, Company] = {}
+    for result in results:
+        for deal in result.deals:
+            found = _deal_key(deal)
+            deals[found] = _combine(deals[found], deal) if found in deals else deal
+        for company in result.companies:
+            key = company.name.casefold()
+            if key not in companies:
+                companies[key] = company
+                continue
+            known = companies[key]
+            aliases = list(dict.fromkeys([*known.aliases, *company.aliases]))
+            filled = {
+                field: getattr(known, field) or getattr(company, field)
+                for field in ("country", "country_code", "business")
+            }
+            companies[key] = known.model_copy(update={"aliases": aliases[:4], **filled})
+    return ArticleDeals(deals=list(deals.values())[:8], companies=list(companies.values())[:12])

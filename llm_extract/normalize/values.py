@@ -1,0 +1,360 @@
+"""Normalization: turn the article's wording into comparable values.
+
+The model copies amounts, dates, quantities and countries exactly as written;
+these pure functions derive the normalized values (the ``x-derived`` fields of
+:mod:`llm_extract.records.schemas`). The raw text always stays beside the result, so
+every parser returns ``None`` when it cannot read the text rather than guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..records.schemas import ArticleDeals, Company
+from .company_names import fold_name, group_company_names
+
+# --- numbers -------------------------------------------------------------------------------
+_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_MULTS = {
+    "hundred": 100, "thousand": 10**3, "k": 10**3, "lakh": 10**5, "lakhs": 10**5,
+    "lac": 10**5, "lacs": 10**5, "million": 10**6, "mln": 10**6, "mn": 10**6, "m": 10**6,
+    "crore": 10**7, "crores": 10**7, "cr": 10**7, "billion": 10**9, "bln": 10**9,
+    "bn": 10**9, "b": 10**9, "trillion": 10**12, "tn": 10**12, "trn": 10**12, "dozen": 12,
+}  # fmt: skip
+_NUMBER = re.compile(
+    r"(?<![\d,])(?<!\d\.)(?P<num>\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)(?P<dec>\.\d+)?"
+    r"(?![.,]?\d)|\b(?P<word>" + "|".join(_WORDS) + r")\b",
+    re.IGNORECASE,
+)
+_ATTACHED = re.compile(r"(?P<m>[mbk]|bn|mn|cr)\b", re.IGNORECASE)
+_SPACED_WORDS = "|".join(sorted((k for k in _MULTS if len(k) > 1), key=len, reverse=True))
+_SPACED = re.compile(rf"[\s-]*(?P<m>{_SPACED_WORDS})\b", re.IGNORECASE)
+_RANGE = re.compile(r"\s*(?:-|–|—|to|or)\s*[$€£¥₹]?\d", re.IGNORECASE)
+_PERCENT = re.compile(r"\s*(?:pct|percent|per cent|%)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: Decimal
+    start: int
+    end: int
+    word: bool
+    scaled: bool
+
+
+def _numbers(text: str) -> list[_Number | None]:
+    """Every number in ``text`` with its multipliers ("1.5 lakh crore"), in order.
+
+    A number that opens a range ("5-10 mln") is ambiguous: it is listed as ``None``.
+    """
+    found: list[_Number | None] = []
+    for m in _NUMBER.finditer(text):
+        if m["word"]:
+            value = Decimal(_WORDS[m["word"].lower()])
+        else:
+            value = Decimal(m["num"].replace(",", "") + (m["dec"] or ""))
+            if _RANGE.match(text, m.end()):
+                found.append(None)
+                continue
+        end, factor = m.end(), 1
+        attached = _ATTACHED.match(text, end) if m["num"] else None
+        if attached:
+            factor, end = _MULTS[attached["m"].lower()], attached.end()
+        while spaced := _SPACED.match(text, end):
+            factor, end = factor * _MULTS[spaced["m"].lower()], spaced.end()
+        if m["word"] and m["word"].lower() in ("a", "an") and factor == 1:
+            continue
+        found.append(_Number(value * factor, m.start(), end, bool(m["word"]), factor != 1))
+    return found
+
+
+# --- money ---------------------------------------------------------------------------------
+_ISO_CODES = "usd eur gbp jpy cny inr cad aud hkd chf sek nok dkk krw sgd zar mxn brl rub twd nzd"
+_SYMBOLS = {
+    "us$": "USD", "u.s.$": "USD", "$": "USD", "c$": "CAD", "ca$": "CAD", "a$": "AUD",
+    "au$": "AUD", "hk$": "HKD", "s$": "SGD", "nz$": "NZD", "nt$": "TWD", "r$": "BRL",
+    "mx$": "MXN", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "rs.": "INR",
+    "rs": "INR", "sfr": "CHF", "dm": "DEM", "rmb": "CNY",
+    **{code: code.upper() for code in _ISO_CODES.split()},
+}  # fmt: skip
+_PREFIX = re.compile(
+    r"(?<![a-z])(?P<sym>" + "|".join(re.escape(k) for k in sorted(_SYMBOLS, key=len)[::-1])
+    + r")\s*$", re.IGNORECASE,
+)  # fmt: skip
+_CURRENCY_WORDS = r"""
+USD (?:u\.?s\.?|american) \$; CAD canadian \$; AUD australian \$; HKD hong kong \$;
+NZD new zealand \$; SGD singapore \$; TWD (?:new )?taiwan \$; USD dlrs?|dollars?;
+BEF belgian francs?; CHF swiss francs?; LUF luxembourg francs?; FRF (?:french )?francs?;
+FIM (?:finnish )?markkaa?; DEM (?:west )?german marks?|deutsche ?marks?|marks?;
+NLG (?:dutch )?guilders?|florins?; JPY (?:japanese )?yen; TRY turkish lira;
+GBP (?:pounds? )?sterling|stg|(?:british )?pounds?; ITL (?:italian )?lire|italian lira;
+DKK danish (?:crowns?|kroner); NOK norwegian (?:crowns?|kroner); PKR pakistani? rupees?;
+SEK (?:swedish )?(?:crowns?|kronor|krona); INR (?:indian )?rupees?; ZAR (?:south african )?rand;
+CNY (?:chinese )?yuan|renminbi|rmb; KRW (?:south korean )?won; MXN (?:mexican )?pesos?;
+EUR euros?; ESP (?:spanish )?pesetas?; ATS (?:austrian )?schillings?; PTE escudos?;
+GRD drachmas?|drachmae; MYR ringgit; THB baht; IDR rupiah; BRL reais|real; SAR riyals?;
+AED dirhams?; ILS (?:new )?shekels?; RUB r[ou]bles?; PLN zlotys?; HUF forints?
+"""
+_SUFFIX = [
+    (re.compile(r"\s*(?:" + e.strip()[4:].replace(r"\$", "(?:dlrs?|dollars?)") + r")\b", re.I),
+     e.strip()[:3])
+    for e in [*_CURRENCY_WORDS.split(";"), *(f"{c.upper()} {c}" for c in _ISO_CODES.split())]
+]  # fmt: skip
+_UNDISCLOSED = re.compile(
+    r"\b(?:undisclosed|not (?:been |be )?(?:disclosed|revealed|made public)|"
+    r"did not (?:disclose|reveal)|unspecified|confidential)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class MoneyValue:
+    """A parsed amount: ``amount`` in units of ``currency`` (ISO 4217, legacy codes kept).
+
+    ``undisclosed`` is true when the text says the amount was not disclosed; the
+    amount is then usually ``None`` (an "undisclosed 5 pct stake" has no price).
+    """
+
+    amount: float | None
+    currency: str | None
+    undisclosed: bool
+
+
+def parse_money(text: str) -> MoneyValue | None:
+    """Read an amount as newspapers write it: "5 mln dlrs", "$900M", "Rs 500 crore".
+
+    The amount is the first number with a currency or a multiplier, else the
+    first plain number (never a percentage, never a bare "one"); the currency
+    comes from a symbol or code just before it or a currency word just after
+    its multiplier, else it is ``None`` ("3 mln"). Legacy currencies keep their
+    legacy codes (francs FRF, marks DEM, lire ITL), because converting would
+    need the exchange rate of the day. A range ("5-10 mln dlrs") has no single
+    amount. ``None`` when there is neither an amount nor an undisclosed marker.
+    """
+    undisclosed, bare = _UNDISCLOSED.search(text) is not None, None
+    for number in _numbers(text):
+        if number is None:
+            return MoneyValue(None, None, True) if undisclosed else None
+        if _PERCENT.match(text, number.end):
+            continue
+        if prefix := _PREFIX.search(text, 0, number.start):
+            currency: str | None = _SYMBOLS[prefix["sym"].lower()]
+        else:
+            currency = next((c for p, c in _SUFFIX if p.match(text, number.end)), None)
+        if currency or number.scaled:
+            return MoneyValue(float(number.value), currency, undisclosed)
+        bare = bare or (None if number.word else number)
+    if bare:
+        return MoneyValue(float(bare.value), None, undisclosed)
+    return MoneyValue(None, None, True) if undisclosed else None
+
+
+# --- quantities ----------------------------------------------------------------------------
+_CLAUSE_END = re.compile(r"[,;:()\[\]]|\.(?:\s|$)")
+
+
+def parse_count(text: str) -> tuple[float, str | None] | None:
+    """The first number in ``text`` and the words after it up to the clause's end.
+
+    "over 2,000 new jobs" gives (2000.0, "new jobs"); word numbers, "dozen" and
+    Indian "lakh"/"crore" multiply. ``None`` when there is no number or it opens
+    a range ("2,000-3,000 jobs").
+    """
+    numbers = _numbers(text)
+    if not numbers or numbers[0] is None:
+        return None
+    rest = text[numbers[0].end :]
+    unit = _CLAUSE_END.split(rest, maxsplit=1)[0].strip(" \t\r\n-")
+    return float(numbers[0].value), unit or None
+
+
+# --- dates ---------------------------------------------------------------------------------
+_MON = (
+    r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                       "sep", "oct", "nov", "dec"], 1)}  # fmt: skip
+_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
+_FULL = [
+    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})(?:-(?P<d>\d{2}))?\b"),
+    re.compile(rf"\b{_MON}\s+{_DAY},?\s+(?P<y>\d{{4}})\b"),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MON},?\s+(?P<y>\d{{4}})\b"),
+    re.compile(rf"\b{_MON},?\s+(?:of\s+)?(?P<y>\d{{4}})\b"),
+]
+_SUB_YEAR = re.compile(r"\b(?:q[1-4]|h[12]|quarter|half|fiscal|fy|semester)", re.IGNORECASE)
+_MONTH_REL = re.compile(rf"\b{_MON}(?:\s+{_DAY})?,?\s+(?P<rel>this|last|next)\s+year\b")
+_YEAR = re.compile(r"(?<![\d.,])(?P<y>1[89]\d\d|20\d\d)(?![\d,]|\.\d)")
+_REL_PERIOD = re.compile(r"\b(?P<rel>this|last|next|previous)\s+(?P<unit>year|month)\b")
+_REL_DAY = re.compile(r"\b(?P<rel>today|yesterday|tomorrow)\b")
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WEEKDAY = re.compile(r"\b(?:(?P<q>last|next|this|past|coming)\s+)?(?P<wd>" + "|".join(_WEEKDAYS)
+                      + r")\b")  # fmt: skip
+_OFFSET = {"this": 0, "last": -1, "previous": -1, "next": 1, "today": 0, "yesterday": -1,
+           "tomorrow": 1}  # fmt: skip
+
+
+def _iso(year: int, month: int | None = None, day: int | None = None) -> str | None:
+    try:
+        dt.date(year, month or 1, day or 1)
+    except (ValueError, OverflowError):
+        return None
+    parts = [f"{year:04d}"] + [f"{p:02d}" for p in (month, day) if p is not None]
+    return "-".join(parts)
+
+
+def parse_date(text: str, published: dt.date | None = None) -> str | None:
+    """ISO 8601 at the precision the text gives: "2024", "2024-04" or "2024-04-05".
+
+    Absolute dates win over relative ones. Relative expressions ("this year",
+    "last month", "yesterday", "on Monday") resolve only against ``published``;
+    a bare weekday is the latest such day on or before publication. Quarters,
+    halves and fiscal years return ``None``: ISO 8601 has no common form for
+    them and any month would be a guess. So do a month without a year ("in
+    April" needs "this year"), "last Monday", "earlier" and "recently".
+    """
+    low = text.lower()
+    for pattern in _FULL:
+        if m := pattern.search(low):
+            month = _MONTHS[m["mon"][:3]] if "mon" in m.groupdict() else int(m["m"])
+            day = int(m["d"]) if m.groupdict().get("d") else None
+            return _iso(int(m["y"]), month, day)
+    if _SUB_YEAR.search(low):
+        return None
+    if m := _YEAR.search(low):
+        return _iso(int(m["y"]))
+    if published is None:
+        return None
+    if m := _MONTH_REL.search(low):
+        day = int(m["d"]) if m["d"] else None
+        return _iso(published.year + _OFFSET[m["rel"]], _MONTHS[m["mon"][:3]], day)
+    try:
+        if m := _REL_DAY.search(low):
+            return (published + dt.timedelta(days=_OFFSET[m["rel"]])).isoformat()
+        if (m := _WEEKDAY.search(low)) and not m["q"]:
+            back = (published.weekday() - _WEEKDAYS.index(m["wd"])) % 7
+            return (published - dt.timedelta(days=back)).isoformat()
+    except OverflowError:
+        return None
+    if (m := _REL_PERIOD.search(low)) and m["unit"] == "year":
+        return _iso(published.year + _OFFSET[m["rel"]])
+    if m:
+        index = published.year * 12 + published.month - 1 + _OFFSET[m["rel"]]
+        return _iso(index // 12, index % 12 + 1)
+    return None
+
+
+# --- countries -----------------------------------------------------------------------------
+_COUNTRIES = """
+US United States|United States of America|USA|US|America|American|U.S.A.;
+GB United Kingdom|UK|Britain|Great Britain|British|England|English|Scotland|Scottish|Wales|
+Welsh|Northern Ireland|Northern Irish;
+CN China|Chinese|PRC|People's Republic of China|Mainland China; IN India|Indian;
+JP Japan|Japanese; KR South Korea|South Korean|Korea|Korean|Republic of Korea;
+TW Taiwan|Taiwanese; HK Hong Kong|Hongkong; SG Singapore|Singaporean;
+DE Germany|German|West Germany|West German; FR France|French; NL Netherlands|Holland|Dutch;
+BE Belgium|Belgian; CH Switzerland|Swiss; IT Italy|Italian; ES Spain|Spanish;
+PT Portugal|Portuguese; IE Ireland|Irish|Republic of Ireland; SE Sweden|Swedish;
+NO Norway|Norwegian; DK Denmark|Danish; FI Finland|Finnish; AT Austria|Austrian;
+LU Luxembourg|Luxembourgish|Luxembourger; PL Poland|Polish; CZ Czech Republic|Czechia|Czech;
+SK Slovakia|Slovak|Slovakian; HU Hungary|Hungarian; RO Romania|Romanian; BG Bulgaria|Bulgarian;
+GR Greece|Greek; HR Croatia|Croatian; SI Slovenia|Slovenian|Slovene; EE Estonia|Estonian;
+LV Latvia|Latvian; LT Lithuania|Lithuanian; IS Iceland|Icelandic; CY Cyprus|Cypriot;
+MT Malta|Maltese; TR Turkey|Türkiye|Turkish; RU Russia|Russian|Russian Federation;
+UA Ukraine|Ukrainian; KZ Kazakhstan|Kazakh|Kazakhstani; IL Israel|Israeli;
+SA Saudi Arabia|Saudi|Saudi Arabian; AE United Arab Emirates|UAE|Emirati; QA Qatar|Qatari;
+KW Kuwait|Kuwaiti; BH Bahrain|Bahraini; OM Oman|Omani; IR Iran|Iranian; EG Egypt|Egyptian;
+MA Morocco|Moroccan; NG Nigeria|Nigerian; KE Kenya|Kenyan; ZA South Africa|South African;
+CA Canada|Canadian; MX Mexico|Mexican; BR Brazil|Brazilian;
+AR Argentina|Argentine|Argentinian|Argentinean; CL Chile|Chilean; CO Colombia|Colombian;
+PE Peru|Peruvian; AU Australia|Australian; NZ New Zealand|New Zealander; ID Indonesia|Indonesian;
+MY Malaysia|Malaysian; TH Thailand|Thai; VN Vietnam|Viet Nam|Vietnamese;
+PH Philippines|Philippine|Filipino; PK Pakistan|Pakistani; BD Bangladesh|Bangladeshi;
+LK Sri Lanka|Sri Lankan; MO Macau|Macao|Macanese
+"""
+_STRIP = " \t\r\n.,;:!?'\"()[]{}-–—‘’“”"
+
+
+def _country_key(text: str) -> str:
+    key = " ".join(text.replace(".", "").strip(_STRIP).lower().split())
+    return re.sub(r"[\s-]based$", "", key.removeprefix("the "))
+
+
+_COUNTRY_CODES = {
+    _country_key(name): block.strip()[:2]
+    for block in _COUNTRIES.replace("|\n", "|").split(";")
+    for name in block.strip()[3:].split("|")
+}
+
+
+def country_code(text: str) -> str | None:
+    """ISO 3166-1 alpha-2 code for a country name, short form or demonym ("Dutch": "NL").
+
+    Case, dots ("U.S.") and surrounding punctuation do not matter; "Pune, India"
+    falls back to its last comma-separated part. Parts of the United Kingdom
+    give "GB"; "Korea"/"Korean" mean South Korea, the one that makes business
+    news. ``None`` when the name is not in the table.
+    """
+    code = _COUNTRY_CODES.get(_country_key(text))
+    if code is None and "," in text:
+        code = _COUNTRY_CODES.get(_country_key(text.rsplit(",", 1)[1]))
+    return code
+
+
+# --- whole results -------------------------------------------------------------------------
+
+
+def normalize_article(result: ArticleDeals, published: dt.date | None = None) -> ArticleDeals:
+    """A deep copy of ``result`` with the derived fields filled and companies merged.
+
+    Derived fields come only from normalizing the grounded text beside them:
+    whatever a model put there is overwritten (None when the text does not
+    parse), so an answer cannot slip "Evil Corp" into ``currency`` or 9e9 into
+    the amount of "an undisclosed sum". Normalizing twice changes nothing.
+    Party names inside deals stay as written (grounding aligns them). Companies are regrouped with
+    :func:`group_company_names` over company names, aliases and party names:
+    one Company per group, its canonical name first and at most four aliases;
+    country and business come from the first company named in the group that
+    has them. A party no company names becomes a company, while there is room.
+    """
+    out = result.model_copy(deep=True)
+    for deal in out.deals:
+        if deal.amount is not None:
+            money = parse_money(deal.amount.text)
+            deal.amount.amount = money.amount if money else None
+            deal.amount.currency = money.currency if money else None
+        deal.date_iso = parse_date(deal.date, published) if deal.date else None
+        for volume in deal.volumes:
+            count = parse_count(volume.text)
+            volume.value, volume.unit = count if count else (None, None)
+    for company in out.companies:
+        company.country_code = country_code(company.country) if company.country else None
+    names = [n for c in out.companies for n in (c.name, *c.aliases)]
+    names += [p.name for d in out.deals for p in d.parties]
+    merged = [_merge(group, out.companies) for group in group_company_names(names)]
+    keep = sorted(sorted(range(len(merged)), key=lambda i: not merged[i][0])[:12])
+    out.companies = [merged[i][1] for i in keep]
+    return out
+
+
+def _merge(group: list[str], companies: list[Company]) -> tuple[bool, Company]:
+    """The Company for one name group, and whether some company had it as its name."""
+    folds = {fold_name(n) for n in group}
+    named = [c for c in companies if fold_name(c.name) in folds]
+    sources = named or [c for c in companies if any(fold_name(a) in folds for a in c.aliases)]
+    company = Company(
+        name=group[0],
+        aliases=group[1:5],
+        country=next((c.country for c in sources if c.country), None),
+        country_code=next((c.country_code for c in sources if c.country), None),
+        business=next((c.business for c in sources if c.business), None),
+    )
+    return bool(named), company

@@ -1,0 +1,1 @@
+"""What people see: the CLI, the review page and the eval report."""

@@ -1,0 +1,1 @@
+"""Prompt building from the Jinja2 templates in ``templates/``."""

@@ -1,0 +1,1 @@
+"""Many articles: the resumable batch runner and Ray Data."""

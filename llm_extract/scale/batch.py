@@ -1,0 +1,499 @@
+"""Batch extraction: a JSONL file of articles in, one JSONL record per article out.
+
+Output lines: ``{<id_field>: id, "status": "ok", "result": ArticleDeals, "usage": {...}}`` or
+``{<id_field>: id, "status": "error", "error": {"type": ..., "message": ...}}``.
+
+Exactly once and resumable: a partial last output line (a killed run) is truncated away
+and ids already written are skipped; one writer task appends each record as one ``write``
+of a complete line, then ``fsync``. ``retry_failed`` re-runs ids whose latest record is an
+error, then rewrites the file atomically, one record per id. A 429 pauses every worker
+(:class:`ThrottledBackend`). Budgets stop new documents once reached; the response cache
+sits outside the throttle, so a hit never waits and costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from ..backends.base import Backend, ChatRequest, Completion
+from ..backends.cache import CachingBackend, ResponseCache
+from ..backends.providers import InstructorBackend, make_backend
+from ..core.api import aextract_deals
+from ..core.pipeline import CallReport, Report
+from ..errors import BackendError, ConfigurationError, InputError, OutputInUseError
+from ..redaction import scrub
+from ..settings import EMBEDDED_MODEL, Settings
+
+Prices = dict[str, dict[str, float]]
+Say = Callable[[str], None]
+_USAGE = ("prompt_tokens", "completion_tokens", "requests", "attempts")
+_FREE = {"prompt_per_1k": 0.0, "completion_per_1k": 0.0}
+DEFAULT_PRICES: Prices = {
+    "gpt-4o-mini": {"prompt_per_1k": 0.00015, "completion_per_1k": 0.0006},
+    "gpt-4o": {"prompt_per_1k": 0.0025, "completion_per_1k": 0.01},
+    "gpt-4.1-mini": {"prompt_per_1k": 0.0004, "completion_per_1k": 0.0016},
+    "gpt-4.1-nano": {"prompt_per_1k": 0.0001, "completion_per_1k": 0.0004},
+    EMBEDDED_MODEL: _FREE,
+}
+"""USD per 1,000 tokens; extend or override with ``prices=`` (CLI: ``--prices file.json``)."""
+
+
+class ThrottledBackend:
+    """Retries transient failures (429, 5xx, timeouts, dropped connections) with the
+    budget and backoff of ``settings``; build ``inner`` with ``transport_retries=0``.
+
+    One instance is shared by all workers and is their gate: ``not_before`` is a
+    monotonic time before which no call starts. A 429 moves it to now + ``Retry-After``
+    (else jittered exponential backoff), pausing every caller, not only the one that
+    got it; the call is then retried, at most ``settings.transport_retries`` times.
+    """
+
+    def __init__(self, inner: Backend, settings: Settings) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.settings = settings
+        self.not_before = 0.0
+        self.rate_limited = 0
+
+    def _failed(self, exc: BackendError, tally: list[int]) -> float:
+        """Count a failure; the seconds to sleep before retrying, or raise to give up."""
+        failures, sent = tally[0] + 1, tally[1] + max(1, exc.attempts)
+        tally[:] = failures, sent
+        if failures > self.settings.transport_retries or not exc.transient:
+            if failures == 1:
+                raise exc
+            raise BackendError(f"{exc} ({failures} tries)", status=exc.status, attempts=sent)
+        s, delay = self.settings, exc.retry_after
+        ceiling = min(s.backoff_max, s.backoff_base * 2 ** (failures - 1))
+        delay = min(s.backoff_max, random.uniform(ceiling / 2, ceiling) if delay is None else delay)
+        if exc.status != 429:
+            return delay
+        self.rate_limited += 1
+        self.not_before = max(self.not_before, time.monotonic() + delay)
+        return 0.0  # the gate does the waiting, for every caller
+
+    def complete(self, request: ChatRequest) -> Completion:
+        tally = [0, 0]
+        while True:
+            while (left := self.not_before - time.monotonic()) > 0:
+                time.sleep(left)
+            try:
+                done = self.inner.complete(request)
+                return replace(done, requests=done.requests + tally[1])
+            except BackendError as exc:
+                time.sleep(self._failed(exc, tally))
+
+    async def acomplete(self, request: ChatRequest) -> Completion:
+        tally = [0, 0]
+        while True:
+            while (left := self.not_before - time.monotonic()) > 0:
+                await asyncio.sleep(left)
+            try:
+                done = await self.inner.acomplete(request)
+                return replace(done, requests=done.requests + tally[1])
+            except BackendError as exc:
+                await asyncio.sleep(self._failed(exc, tally))
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did; ``total``: documents it set out to do, ``rejected``: bad lines."""
+
+    total: int = 0
+    ok: int = 0
+    errors: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+    cache_hits: int = 0
+    rate_limited: int = 0
+    stopped: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, call: CallReport, price: dict[str, float]) -> dict[str, Any]:
+        """Account one document's call; its ``usage`` record."""
+        p, c = call.prompt_tokens, call.completion_tokens
+        cost = (p * price["prompt_per_1k"] + c * price["completion_per_1k"]) / 1000
+        self.prompt_tokens += p
+        self.completion_tokens += c
+        self.requests += call.requests
+        self.cost += cost
+        usage: dict[str, Any] = {k: getattr(call, k) for k in _USAGE}
+        return usage | {"latency_s": round(call.latency_s, 3), "cost_usd": round(cost, 8)}
+
+    def line(self) -> str:
+        text = (
+            f"done: {self.ok} ok, {self.errors} errors, {self.skipped} skipped, "
+            f"{self.rejected} rejected input lines, "
+            f"{self.tokens} tokens, ${self.cost:.4f}, {self.seconds:.1f} s"
+        )
+        return text + (f", stopped: {self.stopped}" if self.stopped else "")
+
+
+def _key(ident: object) -> str | None:
+    """A canonical key for an id that is a string or an integer, else None."""
+    if isinstance(ident, bool) or not isinstance(ident, str | int):
+        return None
+    return json.dumps(ident)
+
+
+@dataclass
+class _Item:
+    offset: int
+    ident: Any
+    key: str
+    error: str | None = None
+
+
+def _scan_input(path: Path, id_field: str, text_field: str, say: Say) -> tuple[list[_Item], int]:
+    """The documents, by line and byte offset (texts are read when they run)."""
+    items: list[_Item] = []
+    first: set[str] = set()
+    rejected = offset = 0
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            here, offset = offset, offset + len(raw)
+            if not raw.strip():
+                continue
+            try:
+                doc = json.loads(raw)
+            except ValueError as exc:
+                say(f"{path}:{n}: broken JSON line ({getattr(exc, 'msg', exc)}); skipped")
+                rejected += 1
+                continue
+            ident = doc.get(id_field) if isinstance(doc, dict) else None
+            key = _key(ident)
+            if key is None or key in first:
+                why = f"no {id_field!r} string or integer" if key is None else "duplicate id"
+                say(f"{path}:{n}: {why}; skipped")
+                rejected += 1
+                continue
+            first.add(key)
+            items.append(_Item(here, ident, key))
+            if not isinstance(doc.get(text_field), str):
+                items[-1].error = f"line {n}: no {text_field!r} string field"
+                say(f"{path}:{n}: no {text_field!r} string field; error record for id {ident!r}")
+    return items, rejected
+
+
+def _scan_output(path: Path, id_field: str, say: Say) -> tuple[dict[str, str], bool]:
+    """Latest status per id, whether an id has several records; drops a partial last line."""
+    if not path.exists():
+        return {}, False
+    latest: dict[str, str] = {}
+    repeated = False
+    with path.open("r+b") as f:
+        pos = 0
+        for n, line in enumerate(f, 1):
+            if not line.endswith(b"\n"):
+                say(f"{path}: dropping a partial last line ({len(line)} bytes) of a killed run")
+                f.truncate(pos)
+                os.fsync(f.fileno())
+                break
+            pos += len(line)
+            try:
+                record = json.loads(line)
+                key, status = _key(record[id_field]), str(record["status"])
+            except (ValueError, KeyError, TypeError):
+                key = None
+            if key is None:
+                say(f"{path}:{n}: unreadable record ignored")
+                continue
+            repeated = repeated or key in latest
+            latest[key] = status
+    return latest, repeated
+
+
+def _compact(path: Path, id_field: str) -> None:
+    """Rewrite ``path`` atomically with one record per id, the newest."""
+    last: dict[str | None, int] = {}
+    with path.open("rb") as f:
+        for i, line in enumerate(f):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                last[_key(json.loads(line)[id_field])] = i
+    keep = {i for key, i in last.items() if key is not None}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        dst.writelines(line for i, line in enumerate(src) if i in keep)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.replace(tmp, path)
+
+
+def _append(fd: int, data: bytes) -> None:
+    if os.write(fd, data) != len(data):  # disk full: stop; the next run drops the partial line
+        raise OSError(f"short write: the disk is full? ({len(data)} bytes)")
+    os.fsync(fd)
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold ``OUT.lock`` (beside the output) for a whole run, compaction included.
+
+    Two runs on one output would both do all the work, and a ``retry_failed``
+    compaction (a rename) would send the other run's appends to the old,
+    unlinked file. So a second run refuses at once, naming the file.
+    """
+    lock = out.with_name(out.name + ".lock")
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        _lock(fd)
+    except OSError:
+        os.close(fd)
+        raise OutputInUseError(
+            f"{out} is being written by another llm-extract batch run (lock {lock}); "
+            "wait for it to finish, or write to another file"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _lock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def price_for(model: str, embedded: bool, prices: Prices | None) -> dict[str, float] | None:
+    """USD per 1,000 tokens for ``model``: the longest matching name in the table
+    (:data:`DEFAULT_PRICES` with ``prices`` over it), 0 for local models, None if unknown.
+
+    Raises :class:`ConfigurationError` for an entry without both non-negative prices,
+    before any document runs.
+    """
+    table = DEFAULT_PRICES | (prices or {})
+    for name, row in table.items():
+        try:
+            ok = all(float(row[k]) >= 0 for k in _FREE)
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigurationError(
+                f"price for {name!r} needs non-negative prompt_per_1k and completion_per_1k"
+            )
+    if embedded or model.endswith(".gguf"):
+        return _FREE
+    names = [name for name in table if model.startswith(name)]
+    return {k: float(v) for k, v in table[max(names, key=len)].items()} if names else None
+
+
+@dataclass
+class _Plan:
+    todo: list[_Item]
+    repeated: bool
+
+
+class _Batch:
+    """One run's state: the workers, the single writer and the budgets."""
+
+    def __init__(self, backend: Backend, settings: Settings, options: dict[str, Any]) -> None:
+        self.backend, self.settings = backend, settings
+        self.summary = BatchSummary()
+        self.started = time.monotonic()
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.slots = asyncio.Semaphore(options["concurrency"])
+        self.price = options["price"] or _FREE
+        self.id_field, self.text_field = options["id_field"], options["text_field"]
+        self.token_cap = options["max_tokens_total"]
+        self.cost_cap = options["max_cost"]
+        self.on_progress = options["on_progress"]
+
+    def progress(self) -> None:
+        self.summary.seconds = time.monotonic() - self.started
+        if self.on_progress is not None:
+            self.on_progress(self.summary)
+
+    def spent(self) -> bool:
+        s = self.summary
+        over_tokens = self.token_cap is not None and s.tokens >= self.token_cap
+        return over_tokens or (self.cost_cap is not None and s.cost >= self.cost_cap)
+
+    async def work(self, f: IO[bytes], item: _Item) -> None:
+        """One document; every failure becomes an error record."""
+        report = Report()
+        record: dict[str, Any] = {self.id_field: item.ident}
+        try:
+            if item.error:
+                raise InputError(item.error)
+            f.seek(item.offset)
+            doc = json.loads(f.readline())
+            day = doc.get("published")
+            day = date.fromisoformat(day) if isinstance(day, str) else None
+            result = await aextract_deals(
+                doc[self.text_field], settings=self.settings, backend=self.backend,
+                report=report, published=day,
+            )  # fmt: skip
+            record.update(status="ok", result=result.model_dump(mode="json"))
+        except Exception as exc:
+            message = scrub(str(exc), self.settings.api_key)
+            record.update(status="error", error={"type": type(exc).__name__, "message": message})
+        finally:
+            self.slots.release()
+        self.summary.ok += record["status"] == "ok"
+        self.summary.errors += record["status"] != "ok"
+        if report.calls:
+            record["usage"] = self.summary.add(report.calls[-1], self.price)
+        self.queue.put_nowait(record)
+        self.progress()
+
+    async def writer(self, fd: int) -> None:
+        while (record := await self.queue.get()) is not None:
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            await asyncio.to_thread(_append, fd, line.encode("utf-8"))
+
+    async def run(self, source: Path, out: Path, todo: list[_Item]) -> None:
+        fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        writing = asyncio.create_task(self.writer(fd))
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            self.progress()
+            with source.open("rb") as f:
+                for item in todo:
+                    await self.slots.acquire()
+                    if writing.done():
+                        break
+                    if self.spent():
+                        self.summary.stopped = "budget"
+                        break
+                    tasks.append(asyncio.create_task(self.work(f, item)))
+                await asyncio.gather(*tasks)
+        finally:
+            self.queue.put_nowait(None)
+            try:
+                await writing
+            finally:
+                os.close(fd)
+
+
+def _plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, say: Say) -> _Plan:
+    """What is left to do: the input's documents minus the ids already written."""
+    items, summary.rejected = _scan_input(source, args["id_field"], args["text_field"], say)
+    if not items:
+        raise InputError(
+            f"{source}: no usable input lines ({summary.rejected} rejected); expected one JSON "
+            f"object per line with {args['id_field']!r} and {args['text_field']!r} (UTF-8)"
+        )
+    latest, repeated = _scan_output(out, args["id_field"], say)
+    retry = args["retry_failed"]
+    todo = [i for i in items if i.key not in latest or (retry and latest[i.key] == "error")]
+    summary.total, summary.skipped = len(todo), len(items) - len(todo)
+    return _Plan(todo, repeated)
+
+
+async def arun_batch(
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    id_field: str = "id",
+    text_field: str = "text",
+    concurrency: int = 8,
+    settings: Settings | None = None,
+    backend: Backend | None = None,
+    retry_failed: bool = False,
+    max_tokens_total: int | None = None,
+    max_cost: float | None = None,
+    prices: Prices | None = None,
+    cache_path: str | os.PathLike[str] | None = None,
+    on_progress: Callable[[BatchSummary], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BatchSummary:
+    """Extract the deals of every article in a JSONL file into an output JSONL file.
+
+    ``prices`` extend :data:`DEFAULT_PRICES`; ``cache_path`` None: no cache;
+    ``on_progress`` gets the live :class:`BatchSummary` at the start and after each
+    document; ``log`` gets input problems (default: stderr). A given ``backend``
+    should have ``transport_retries=0``, so that the rate gate handles 429s.
+    Raises :class:`InputError` when the input has no usable line and
+    :class:`~llm_extract.errors.OutputInUseError` when another run holds the output.
+    """
+    source, out = Path(input_path), Path(output_path)
+    _check_paths(source, out, concurrency)
+    resolved = settings or Settings.resolve()
+    args = {"id_field": id_field, "text_field": text_field, "retry_failed": retry_failed}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(out):
+        summary = BatchSummary()
+        problems: list[str] = []
+
+        def say(message: str) -> None:
+            problems.append(message)
+            (log or functools.partial(print, file=sys.stderr, flush=True))(message)
+
+        plan = _plan(source, out, args, summary, say)
+        inner = backend or make_backend(resolved.with_(transport_retries=0))
+        price = price_for(inner.model, resolved.embedded, prices)
+        if price is None:
+            say(f"no price for model {inner.model!r}: its cost counts as $0 (see --prices)")
+        throttled = ThrottledBackend(inner, resolved)
+        cache = ResponseCache(cache_path) if cache_path is not None else None
+        scope = f"{resolved.base_url or 'embedded'} {resolved.response_format}"
+        be: Backend = throttled if cache is None else CachingBackend(throttled, cache, scope=scope)
+        options = {**args, "concurrency": concurrency, "price": price, "on_progress": on_progress,
+                   "max_tokens_total": max_tokens_total, "max_cost": max_cost}  # fmt: skip
+        batch = _Batch(be, resolved, options)
+        batch.summary = summary
+        try:
+            await batch.run(source, out, plan.todo)
+        finally:
+            if backend is None and isinstance(inner, InstructorBackend):
+                await inner.aclose()  # the HTTP client this run made, while its loop runs
+            summary.rate_limited = throttled.rate_limited
+            if cache is not None:
+                summary.cache_hits = cache.hits
+                cache.close()
+        if retry_failed or plan.repeated:
+            _compact(out, id_field)
+    summary.problems = problems
+    summary.seconds = time.monotonic() - batch.started
+    return summary
+
+
+def _check_paths(source: Path, out: Path, concurrency: int) -> None:
+    if concurrency < 1:
+        raise ConfigurationError("concurrency must be at least 1")
+    if str(source) == "-":
+        raise InputError("batch reads a JSONL file, not standard input: save it to a file first")
+    if not source.exists():
+        raise InputError(f"{source}: no such file")
+    if source.is_dir():
+        raise InputError(f"{source}: is a directory, not a JSONL file")
+    if not source.is_file():
+        raise InputError(f"{source}: not a regular file (a pipe or device); write it to a file")
+    if out.exists() and out.resolve() == source.resolve():
+        raise InputError("the output file must not be the input file")
+    if out.exists() and not out.is_file():
+        raise InputError(f"{out}: not a regular file; give a file path for the output")
+
+
+def run_batch(
+    input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], **options: Any
+) -> BatchSummary:
+    """Blocking :func:`arun_batch`, same arguments; call it outside a running event loop."""
+    return asyncio.run(arun_batch(input_path, output_path, **options))

@@ -1,0 +1,1 @@
+"""Reading the article before any call: sentences, deal windows, candidate spans, chunks."""
