@@ -103,14 +103,20 @@ def hinted_wait(exc: BaseException) -> float | None:
     return retry_after(headers) if isinstance(headers, Mapping) else None
 
 
+def backoff(settings: Settings, failures: int, hinted: float | None = None) -> float:
+    """Seconds to wait after the ``failures``-th failure in a row: the server's
+    ``Retry-After`` when it gave one, else jittered exponential backoff, both
+    capped at ``settings.backoff_max``. The one formula every retry uses."""
+    if hinted is not None:
+        return min(hinted, settings.backoff_max)
+    ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (failures - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
 def _waiter(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        hinted = hinted_wait(exc) if exc else None
-        if hinted is not None:
-            return min(hinted, settings.backoff_max)
-        ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff(settings, state.attempt_number, hinted_wait(exc) if exc else None)
 
     return wait
 

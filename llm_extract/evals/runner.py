@@ -2,14 +2,14 @@
 
 This is the glue behind ``llm-extract eval``: it turns gold documents into
 predictions (in the gold set's own format, so they can be saved and scored
-again elsewhere), picks a live, recording or replaying backend, and renders
-the HTML report. Scoring itself lives in :mod:`llm_extract.evals.scoring`.
+again elsewhere) and picks a live, recording or replaying backend; the
+``eval`` command in :mod:`llm_extract.present.eval_command` shows the result.
+Scoring itself lives in :mod:`llm_extract.evals.scoring`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -20,7 +20,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from ..backends.base import Backend
 from ..backends.embedded import model_id
@@ -29,11 +28,9 @@ from ..core.api import aextract_deals, backend_for
 from ..core.pipeline import Report
 from ..errors import LLMExtractError
 from ..settings import Settings
-from .baselines import changes, compare
 from .goldsets import load_gold, resolve_text, split_of
-from .scoring import Scores, deals_to_utah_slots, invented_deals, score_docs, score_utah
+from .scoring import Scores, deals_to_utah_slots, score_docs, score_utah
 
-UTAH_SLOTS = ("acquired", "acqbus", "acqloc", "dlramt", "purchaser", "seller", "status")
 OnDone = Callable[[str, str | None], None]
 
 
@@ -132,64 +129,6 @@ def write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> None:
     tmp.replace(path)
 
 
-_CSS = (
-    "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2430;max-width:1100px}"
-    "table{border-collapse:collapse;margin:12px 0}td,th{padding:4px 10px;border-bottom:1px solid"
-    " #e3e6ea;text-align:left}.bar{height:12px;background:#3b7ddd;display:inline-block}"
-    ".diff{font-family:ui-monospace,monospace;font-size:12px}.omission{color:#b45309}"
-    ".hallucination{color:#b91c1c}.mismatch{color:#6d28d9}h2{margin-top:28px}"
-)
-
-
-def _unscored(fields: dict[str, Any]) -> list[str]:
-    """Fields with neither gold nor predicted values: nothing to score, so no P/R/F1."""
-    return [k for k, v in fields.items() if not (v.get("tp") or v.get("fp") or v.get("fn"))]
-
-
-def render_html(scores: dict[str, Any], title: str, worst: int = 10) -> str:
-    """A self-contained report: per-field F1 bars and the worst documents with diffs."""
-    e = html.escape
-    rows = []
-    fields = scores.get("fields", {})
-    idle = _unscored(fields)
-    note = f"<p>not scored (no gold and no prediction): {e(', '.join(idle))}</p>" if idle else ""
-    for field, stats in sorted(fields.items()):
-        if field in idle:
-            continue
-        f1 = float(stats.get("f1", 0.0))
-        rows.append(
-            f"<tr><td>{e(field)}</td><td><span class=bar style='width:{f1 * 300:.0f}px'>"
-            f"</span> {f1:.3f}</td><td>{stats.get('precision', 0):.3f}</td>"
-            f"<td>{stats.get('recall', 0):.3f}</td><td>{stats.get('tp', 0)}</td>"
-            f"<td>{stats.get('fp', 0)}</td><td>{stats.get('fn', 0)}</td></tr>"
-        )
-    docs = sorted(scores.get("documents", {}).items(), key=lambda kv: kv[1].get("f1", 0.0))
-    links, sections = [], []
-    for rank, (doc_id, doc) in enumerate(docs[:worst], 1):
-        anchor = f"doc{rank}-" + re.sub(r"[^A-Za-z0-9_-]", "_", doc_id)  # ranks keep ids apart
-        links.append(f"<li><a href='#{anchor}'>{e(doc_id)}</a> F1 {doc.get('f1', 0):.3f}</li>")
-        diffs = "".join(
-            f"<tr class={e(d.get('kind', ''))}><td>{e(str(d.get('field')))}</td>"
-            f"<td>{e(d.get('kind', ''))}</td><td class=diff>{e(json.dumps(d.get('gold')))}</td>"
-            f"<td class=diff>{e(json.dumps(d.get('pred')))}</td></tr>"
-            for d in doc.get("differences", [])
-        )
-        sections.append(
-            f"<h3 id='{anchor}'>{e(doc_id)}</h3><table><tr><th>field</th><th>kind</th>"
-            f"<th>gold</th><th>predicted</th></tr>{diffs or '<tr><td>no differences'}</table>"
-        )
-    micro = scores.get("micro", {})
-    return (
-        f"<!doctype html><html><head><meta charset=utf-8><title>{e(title)}</title>"
-        f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"
-        f"<p>micro P {micro.get('precision', 0):.3f} · R {micro.get('recall', 0):.3f} · "
-        f"F1 {micro.get('f1', 0):.3f}</p><h2>Per field</h2><table><tr><th>field</th>"
-        f"<th>F1</th><th>P</th><th>R</th><th>tp</th><th>fp</th><th>fn</th></tr>"
-        f"{''.join(rows)}</table>{note}<h2>Worst documents</h2><ol>{''.join(links)}</ol>"
-        f"{''.join(sections)}</body></html>"
-    )
-
-
 @dataclass(frozen=True)
 class EvalArgs:
     gold: Path
@@ -218,7 +157,7 @@ class EvalArgs:
     min_confidence: float | None = None
 
 
-def _documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
+def documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
     """Gold documents for the scorer and (id, text, published) to extract from,
     limited to ``args.split`` (see :func:`~llm_extract.evals.goldsets.split_of`)."""
 
@@ -237,7 +176,7 @@ def _day(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _baseline(data: dict[str, Any]) -> dict[str, Any]:
+def baseline(data: dict[str, Any]) -> dict[str, Any]:
     """Scores without the per-document diffs: those quote gold and predicted
     values, which for research-licensed corpora must not be committed."""
     docs = {
@@ -247,7 +186,7 @@ def _baseline(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "documents": docs}
 
 
-def _cost(report: Report, timing: Timing | None, documents: int) -> dict[str, Any]:
+def cost(report: Report, timing: Timing | None, documents: int) -> dict[str, Any]:
     """Tokens and model seconds per document, from the recording when there is one.
 
     A replay takes no model time, so its seconds are the recorded run's. When
@@ -270,16 +209,6 @@ def _cost(report: Report, timing: Timing | None, documents: int) -> dict[str, An
     return cost
 
 
-def _cost_line(cost: dict[str, Any]) -> str:
-    seconds = cost["seconds_per_document"]
-    timed = "seconds unknown" if seconds is None else f"{seconds:.1f} s"
-    basis = f" ({cost['seconds_basis']})" if "seconds_basis" in cost else ""
-    return (
-        f"cost per document over {cost['documents']} document(s): "
-        f"{cost['tokens_per_document']:,.0f} tokens, {timed}{basis}; model {cost['model']}"
-    )
-
-
 def model_name(settings: Settings) -> str:
     """The name recordings and replays use: with an adapter, the adapter's identity too."""
     return model_id(settings) if settings.embedded else settings.model_name
@@ -292,7 +221,7 @@ def _settings(args: EvalArgs) -> Settings:
     )  # fmt: skip
 
 
-def _extract(
+def extract(
     args: EvalArgs, texts: list[tuple[str, str, str | None]], err: Console
 ) -> tuple[list[dict[str, Any]], Report, Backend]:
     """Predictions for ``texts`` from the live, recording or replaying backend."""
@@ -310,7 +239,7 @@ def _extract(
     return found, report, backend
 
 
-def _score(args: EvalArgs, gold: list[Any], preds: list[dict[str, Any]]) -> Scores:
+def score(args: EvalArgs, gold: list[Any], preds: list[dict[str, Any]]) -> Scores:
     if args.fmt == "utah":
         return score_utah(gold, preds)
     return score_docs(
@@ -318,45 +247,7 @@ def _score(args: EvalArgs, gold: list[Any], preds: list[dict[str, Any]]) -> Scor
     )
 
 
-def _print_table(scores: Scores, data: dict[str, Any], out: Console) -> None:
-    table = Table("field", "P", "R", "F1", "tp", "fp", "fn", "omit", "halluc", "mismatch")
-    idle = _unscored(data["fields"])
-    for row in scores.table_rows():
-        if row[0] not in idle:
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-    out.print(table)
-    if idle:
-        out.print(f"not scored (no gold and no prediction): {', '.join(idle)}", markup=False)
-    if invented := data.get("invented"):
-        out.print(
-            f"documents without gold deals that got a deal: {invented['with_deal']} of "
-            f"{invented['documents']} ({invented['rate']:.1%})",
-            markup=False,
-        )
-    if cost := data.get("cost"):
-        out.print(_cost_line(cost), markup=False)
-
-
-def _against(args: EvalArgs, data: dict[str, Any], out: Console, err: Console) -> int | None:
-    """Compare with the baseline: the regression gate and the bootstrap intervals.
-    Returns 1 on regression, 0 if none, None if the baseline cannot be read."""
-    assert args.against is not None
-    try:
-        baseline = json.loads(args.against.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        err.print(f"error: cannot read baseline {args.against}: {exc}", markup=False)
-        return None
-    if not args.as_json:
-        for change in changes(data, baseline):
-            if abs(change.delta) > 1e-9:
-                out.print(f"change: {change.line()}", markup=False)
-    regressions = compare(data, baseline, args.tolerance)
-    for line in regressions:
-        (err if args.as_json else out).print(f"regression: {line}", markup=False)
-    return 1 if regressions else 0
-
-
-def _check(args: EvalArgs) -> str | None:
+def check(args: EvalArgs) -> str | None:
     if args.fmt not in ("deals", "utah"):
         return f"--format must be deals or utah, not {args.fmt!r}"
     if args.replay and args.record:
@@ -364,62 +255,3 @@ def _check(args: EvalArgs) -> str | None:
     if args.split not in ("all", "train", "holdout"):
         return f"--split must be all, train or holdout, not {args.split!r}"
     return None
-
-
-def run(args: EvalArgs, err: Console) -> int:
-    """The eval command. Returns the exit code: 0, 1 on regression, 2 on bad input.
-
-    With ``--json`` stdout is exactly one JSON document; everything else goes
-    to stderr.
-    """
-    if problem := _check(args):
-        err.print(f"error: {problem}", markup=False)
-        return 2
-    stale = failed = 0
-    report, backend = Report(), None
-    try:
-        gold, texts = _documents(args)
-        if args.predictions is not None:
-            preds = load_jsonl(args.predictions)
-        else:
-            found, report, backend = _extract(args, texts, err)
-            preds = [to_utah(p) for p in found] if args.fmt == "utah" else found
-            stale = sum("StaleRecordingError" in p.get("error", "") for p in found)
-            failed = sum("error" in p for p in found)
-        if args.save_predictions:
-            write_jsonl(preds, args.save_predictions)
-    except (OSError, ValueError, LLMExtractError) as exc:
-        err.print(f"error: {exc}", markup=False)
-        return 2
-    scores = _score(args, gold, preds)
-    data = scores.to_dict()
-    if args.fmt == "deals":
-        data["invented"] = invented_deals(gold, preds)
-    if report.calls:
-        timing = backend.timing if isinstance(backend, RecordingBackend | ReplayBackend) else None
-        data["cost"] = _cost(report, timing, len(texts))
-    if args.save_baseline:
-        args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
-        args.save_baseline.write_text(json.dumps(_baseline(data), indent=1, sort_keys=True) + "\n")
-    if args.html:
-        args.html.write_text(render_html(data, f"eval: {args.gold.name}"), encoding="utf-8")
-    out = Console(highlight=False, soft_wrap=True, markup=False)
-    if args.as_json:
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        _print_table(scores, data, out)
-    code = 0
-    if args.against:
-        gate = _against(args, data, out, err)
-        if gate is None:
-            return 2
-        code = gate
-    if stale:
-        err.print(f"stale: {stale} document(s) are not in the recording; re-record with --record")
-        code = 1
-    if texts and failed == len(texts):
-        err.print(f"error: extraction failed for all {failed} documents", markup=False)
-        code = 1
-    if not args.as_json:
-        print(f"micro_f1={scores.micro_f1:.4f}")
-    return code

@@ -10,21 +10,33 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from ..core.api import extract_deals
-from ..core.pipeline import CallReport, Report, check_text
+from ..core.pipeline import CallReport, Report
 from ..errors import ConfigurationError, InputError, LLMExtractError
 from ..records.schemas import ArticleDeals
 from ..settings import Settings
+from .batch_command import batch
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    BaseUrlOpt,
+    ModelOpt,
+    ReasksOpt,
+    SpansOpt,
+    StrategyOpt,
+    TimeoutOpt,
+    err,
+    fail,
+    published_date,
+    read_text,
+    writable,
+)
 from .review import render_review
 
 app = typer.Typer(
@@ -34,27 +46,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# markup=False everywhere: messages carry file names, server errors and user input,
-# which must print as they are ("[/x].txt", "[redacted]"), never as Rich markup.
-_err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-
-ModelOpt = Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
-SpansOpt = Annotated[
-    bool | None,
-    typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
-]
-StrategyOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="windows (a record per deal passage), record (one per article) or full schema."
-    ),
-]
-ReasksOpt = Annotated[int | None, typer.Option(help="Re-asks after an invalid answer.")]
-TimeoutOpt = Annotated[float | None, typer.Option(help="Seconds per request.")]
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 
 class _Stderr(logging.Handler):
@@ -78,75 +69,6 @@ def _main() -> None:
         handler.setFormatter(logging.Formatter("llm-extract: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
-
-
-def _fail(code: int, message: str) -> NoReturn:
-    _err.print(Text.assemble(("error:", "bold red"), " ", message))
-    raise typer.Exit(code)
-
-
-def read_text(source: str, max_chars: int = 2_000_000) -> str:
-    """Read an article from a path or ``-`` (stdin) as UTF-8 text.
-
-    Reads at most what ``max_chars`` characters can take in UTF-8 (4 bytes
-    each, plus a margin), so ``/dev/zero`` or an endless pipe cannot fill
-    memory, and refuses what is not a regular file (a FIFO or a device would
-    block or never end). Raises :class:`InputError` with a one-line reason for
-    anything that is not usable text, so the CLI can map it to exit code 2.
-    """
-    limit = max_chars * 4 + 4096
-    if source == "-":
-        data, where = sys.stdin.buffer.read(limit + 1), "standard input"
-    else:
-        data, where = _read_file(Path(source), limit), source
-    if len(data) > limit:
-        raise InputError(f"{where}: more than max_chars={max_chars:,} characters; split it")
-    if b"\x00" in data:
-        raise InputError(f"{where}: looks binary (contains NUL bytes), not a text article")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{where}: not valid UTF-8 (byte {exc.start}); convert it, e.g. with iconv"
-        ) from None
-    try:
-        return check_text(text)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
-
-
-def _read_file(path: Path, limit: int) -> bytes:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a text file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a regular file (a pipe or device); save the text to a file")
-    try:
-        with path.open("rb") as handle:
-            return handle.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-
-def writable(path: Path) -> None:
-    """Raise :class:`InputError` unless ``path`` can be written, before any model call."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"cannot write {path}: it is a directory")
-    if not parent.is_dir():
-        raise InputError(f"cannot write {path}: no directory {parent}")
-    if not os.access(path if path.exists() else parent, os.W_OK):
-        raise InputError(f"cannot write {path}: permission denied")
-
-
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"--published must be a date like 2024-05-31, not {value!r}") from None
 
 
 @app.command()
@@ -183,30 +105,30 @@ def deal(
             timeout=timeout, ungrounded=ungrounded,
         )  # fmt: skip
         text = read_text(source, settings.max_chars)
-        day = _date(published)
+        day = published_date(published)
         if html is not None:
             writable(html)
     except (InputError, ConfigurationError) as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+        fail(EXIT_BAD_INPUT, str(exc))
     report = Report()
     try:
         result = extract_deals(text, settings=settings, report=report, published=day)
     except (InputError, ConfigurationError) as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+        fail(EXIT_BAD_INPUT, str(exc))
     except LLMExtractError as exc:
-        _fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
+        fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
     found = all_deals or result.main_deal is not None
     if found:
         _print_result(result, report, all_deals, as_json)
-    _err.print(_summary(settings, report.calls[-1]))
+    err.print(_summary(settings, report.calls[-1]))
     if html is not None:
         page = render_review(text, result, report.calls[-1], title=f"llm_extract: {source}")
         try:
             html.write_text(page, encoding="utf-8")
         except OSError as exc:
-            _fail(EXIT_BAD_INPUT, f"cannot write {html}: {exc.strerror or exc}")
+            fail(EXIT_BAD_INPUT, f"cannot write {html}: {exc.strerror or exc}")
     if not found:
-        _fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
+        fail(EXIT_FAILED, f"no deal found in {source} (use --all to print the empty result)")
 
 
 def _print_result(result: ArticleDeals, report: Report, all_deals: bool, as_json: bool) -> None:
@@ -246,14 +168,14 @@ def serve(
     from ..backends.embedded import RuntimeSpec, runtime
 
     if not api_key and host not in ("127.0.0.1", "localhost", "::1"):
-        _fail(EXIT_BAD_INPUT, f"refusing to serve on {host} without --api-key")
+        fail(EXIT_BAD_INPUT, f"refusing to serve on {host} without --api-key")
     try:
         spec = RuntimeSpec.from_settings(Settings.resolve(slots=slots))
         rt = runtime(RuntimeSpec(**{**spec.__dict__, "host": host, "port": port,
                                     "api_key": api_key or ""}))  # fmt: skip
     except LLMExtractError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
-    _err.print(f"serving the embedded model at {rt.address}/v1 (Ctrl-C stops)", markup=False)
+        fail(EXIT_BAD_INPUT, str(exc))
+    err.print(f"serving the embedded model at {rt.address}/v1 (Ctrl-C stops)", markup=False)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
@@ -305,10 +227,11 @@ def eval_(
     ] = None,
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
-    from ..evals import runner as eval_runner
+    from ..evals.runner import EvalArgs
+    from .eval_command import run
 
-    code = eval_runner.run(
-        eval_runner.EvalArgs(
+    code = run(
+        EvalArgs(
             gold=gold, fmt=fmt, predictions=predictions, model=model, base_url=base_url,
             replay=replay, record=record, recording=recording, save_predictions=save_predictions,
             against=against, tolerance=tolerance, save_baseline=save_baseline,
@@ -316,7 +239,7 @@ def eval_(
             as_json=as_json, html=html, concurrency=concurrency, split=split,
             strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
         ),
-        _err,
+        err,
     )  # fmt: skip
     if code:
         raise typer.Exit(code)
@@ -348,129 +271,13 @@ def convert(
         ),
     }
     if corpus not in sources:
-        _fail(EXIT_BAD_INPUT, f"corpus must be one of {', '.join(sources)}, not {corpus!r}")
+        fail(EXIT_BAD_INPUT, f"corpus must be one of {', '.join(sources)}, not {corpus!r}")
     try:
         docs = sources[corpus]()
         goldsets.write_gold(docs, out)
     except (OSError, ValueError) as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
-    _err.print(f"{len(docs)} documents written to {out}", markup=False)
+        fail(EXIT_BAD_INPUT, str(exc))
+    err.print(f"{len(docs)} documents written to {out}", markup=False)
 
 
-@app.command("batch")
-def batch_(
-    source: Annotated[Path, typer.Argument(help="Input JSONL: one {id, text} object per line.")],
-    out: Annotated[
-        Path, typer.Option("-o", "--out", help="Output JSONL; appended to, a re-run resumes it.")
-    ],
-    concurrency: Annotated[int, typer.Option(min=1, help="Documents in flight at once.")] = 8,
-    id_field: Annotated[str, typer.Option("--id-field", help="Field holding the id.")] = "id",
-    text_field: Annotated[
-        str, typer.Option("--text-field", help="Field holding the article text.")
-    ] = "text",
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    spans: SpansOpt = None,
-    strategy: StrategyOpt = None,
-    reasks: ReasksOpt = None,
-    timeout: TimeoutOpt = None,
-    retry_failed: Annotated[
-        bool,
-        typer.Option(
-            "--retry-failed",
-            help="Also re-run ids whose latest record is an error; keep one record per id.",
-        ),
-    ] = False,
-    max_tokens_total: Annotated[
-        int | None,
-        typer.Option("--max-tokens-total", help="Start no new document past this many tokens."),
-    ] = None,
-    max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Start no new document past this many USD.")
-    ] = None,
-    cache: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache", help="Response cache (default ~/.cache/llm_extract/responses.sqlite3)."
-        ),
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="No response cache.")] = False,
-    prices: Annotated[
-        Path | None,
-        typer.Option(
-            "--prices",
-            help='JSON {model: {"prompt_per_1k": x, "completion_per_1k": y}} over the defaults.',
-        ),
-    ] = None,
-) -> None:
-    """Extract the deals of every article in a JSONL file, resumably, into a JSONL file.
-
-    Exit codes: 0 every document ok; 1 some failed or a budget stopped the run;
-    2 bad input or settings. Input problems go to stderr with their line numbers.
-    """
-    import contextlib
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..backends.cache import default_cache_path
-    from ..scale.batch import BatchSummary, run_batch
-
-    if cache is not None and no_cache:
-        _fail(EXIT_BAD_INPUT, "give --cache PATH or --no-cache, not both")
-    table: dict[str, dict[str, float]] | None = None
-    try:
-        settings = Settings.resolve(
-            model=model, base_url=base_url, spans=spans, strategy=strategy, reasks=reasks,
-            timeout=timeout,
-        )  # fmt: skip
-        if prices is not None:
-            raw = json.loads(prices.read_text(encoding="utf-8"))
-            keys = ("prompt_per_1k", "completion_per_1k")
-            table = {str(m): {k: float(row[k]) for k in keys} for m, row in raw.items()}
-            if any(v < 0 for row in table.values() for v in row.values()):
-                raise ValueError("negative price")
-    except ConfigurationError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
-    except OSError as exc:
-        _fail(EXIT_BAD_INPUT, f"cannot read {prices}: {exc.strerror or exc}")
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        _fail(
-            EXIT_BAD_INPUT,
-            f'{prices}: expected {{"model": {{"prompt_per_1k": x, "completion_per_1k": y}}}} '
-            f"with non-negative numbers ({type(exc).__name__}: {exc})",
-        )
-    cache_path = None if no_cache else (cache or default_cache_path())
-    progress = Progress(
-        TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
-        console=_err, disable=not _err.is_terminal,
-    )  # fmt: skip
-    task = progress.add_task("batch", total=None, stats="")
-
-    def on_progress(s: BatchSummary) -> None:
-        done = s.ok + s.errors
-        rate = done / s.seconds if s.seconds > 0 else 0.0
-        stats = f"{rate:.1f} docs/s · {s.tokens} tokens · {s.errors} errors"
-        progress.update(task, total=s.total, completed=done, stats=stats)
-
-    try:
-        with progress if _err.is_terminal else contextlib.nullcontext():
-            summary = run_batch(
-                source, out, id_field=id_field, text_field=text_field, concurrency=concurrency,
-                settings=settings, retry_failed=retry_failed, max_tokens_total=max_tokens_total,
-                max_cost=max_cost, prices=table, cache_path=cache_path, on_progress=on_progress,
-                log=lambda message: _err.print(message, markup=False),
-            )  # fmt: skip
-    except (InputError, ConfigurationError) as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
-    except OSError as exc:
-        _fail(EXIT_BAD_INPUT, f"{exc.filename or out}: {exc.strerror or exc}")
-    except LLMExtractError as exc:
-        _fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
-    if cache_path is not None:
-        _err.print(f"cache: {summary.cache_hits} hit(s) in {cache_path}", markup=False)
-    if summary.rate_limited:
-        _err.print(f"rate limited {summary.rate_limited} time(s)", markup=False)
-    _err.print(summary.line(), markup=False)
-    if summary.errors or summary.stopped:
-        raise typer.Exit(EXIT_FAILED)
+app.command("batch")(batch)

@@ -14,27 +14,27 @@ sits outside the throttle, so a hit never waits and costs nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import os
-import random
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from ..backends.base import Backend, ChatRequest, Completion
+from ..backends.base import Backend
 from ..backends.cache import CachingBackend, ResponseCache
 from ..backends.providers import InstructorBackend, make_backend
+from ..backends.throttle import ThrottledBackend
 from ..core.api import aextract_deals
 from ..core.pipeline import CallReport, Report
-from ..errors import BackendError, ConfigurationError, InputError, OutputInUseError
+from ..errors import ConfigurationError, InputError
 from ..redaction import scrub
 from ..settings import EMBEDDED_MODEL, Settings
+from .files import Item, append, compact, exclusive, scan_input, scan_output
 
 Prices = dict[str, dict[str, float]]
 Say = Callable[[str], None]
@@ -48,63 +48,6 @@ DEFAULT_PRICES: Prices = {
     EMBEDDED_MODEL: _FREE,
 }
 """USD per 1,000 tokens; extend or override with ``prices=`` (CLI: ``--prices file.json``)."""
-
-
-class ThrottledBackend:
-    """Retries transient failures (429, 5xx, timeouts, dropped connections) with the
-    budget and backoff of ``settings``; build ``inner`` with ``transport_retries=0``.
-
-    One instance is shared by all workers and is their gate: ``not_before`` is a
-    monotonic time before which no call starts. A 429 moves it to now + ``Retry-After``
-    (else jittered exponential backoff), pausing every caller, not only the one that
-    got it; the call is then retried, at most ``settings.transport_retries`` times.
-    """
-
-    def __init__(self, inner: Backend, settings: Settings) -> None:
-        self.inner = inner
-        self.model = inner.model
-        self.settings = settings
-        self.not_before = 0.0
-        self.rate_limited = 0
-
-    def _failed(self, exc: BackendError, tally: list[int]) -> float:
-        """Count a failure; the seconds to sleep before retrying, or raise to give up."""
-        failures, sent = tally[0] + 1, tally[1] + max(1, exc.attempts)
-        tally[:] = failures, sent
-        if failures > self.settings.transport_retries or not exc.transient:
-            if failures == 1:
-                raise exc
-            raise BackendError(f"{exc} ({failures} tries)", status=exc.status, attempts=sent)
-        s, delay = self.settings, exc.retry_after
-        ceiling = min(s.backoff_max, s.backoff_base * 2 ** (failures - 1))
-        delay = min(s.backoff_max, random.uniform(ceiling / 2, ceiling) if delay is None else delay)
-        if exc.status != 429:
-            return delay
-        self.rate_limited += 1
-        self.not_before = max(self.not_before, time.monotonic() + delay)
-        return 0.0  # the gate does the waiting, for every caller
-
-    def complete(self, request: ChatRequest) -> Completion:
-        tally = [0, 0]
-        while True:
-            while (left := self.not_before - time.monotonic()) > 0:
-                time.sleep(left)
-            try:
-                done = self.inner.complete(request)
-                return replace(done, requests=done.requests + tally[1])
-            except BackendError as exc:
-                time.sleep(self._failed(exc, tally))
-
-    async def acomplete(self, request: ChatRequest) -> Completion:
-        tally = [0, 0]
-        while True:
-            while (left := self.not_before - time.monotonic()) > 0:
-                await asyncio.sleep(left)
-            try:
-                done = await self.inner.acomplete(request)
-                return replace(done, requests=done.requests + tally[1])
-            except BackendError as exc:
-                await asyncio.sleep(self._failed(exc, tally))
 
 
 @dataclass
@@ -150,137 +93,6 @@ class BatchSummary:
         return text + (f", stopped: {self.stopped}" if self.stopped else "")
 
 
-def _key(ident: object) -> str | None:
-    """A canonical key for an id that is a string or an integer, else None."""
-    if isinstance(ident, bool) or not isinstance(ident, str | int):
-        return None
-    return json.dumps(ident)
-
-
-@dataclass
-class _Item:
-    offset: int
-    ident: Any
-    key: str
-    error: str | None = None
-
-
-def _scan_input(path: Path, id_field: str, text_field: str, say: Say) -> tuple[list[_Item], int]:
-    """The documents, by line and byte offset (texts are read when they run)."""
-    items: list[_Item] = []
-    first: set[str] = set()
-    rejected = offset = 0
-    with path.open("rb") as f:
-        for n, raw in enumerate(f, 1):
-            here, offset = offset, offset + len(raw)
-            if not raw.strip():
-                continue
-            try:
-                doc = json.loads(raw)
-            except ValueError as exc:
-                say(f"{path}:{n}: broken JSON line ({getattr(exc, 'msg', exc)}); skipped")
-                rejected += 1
-                continue
-            ident = doc.get(id_field) if isinstance(doc, dict) else None
-            key = _key(ident)
-            if key is None or key in first:
-                why = f"no {id_field!r} string or integer" if key is None else "duplicate id"
-                say(f"{path}:{n}: {why}; skipped")
-                rejected += 1
-                continue
-            first.add(key)
-            items.append(_Item(here, ident, key))
-            if not isinstance(doc.get(text_field), str):
-                items[-1].error = f"line {n}: no {text_field!r} string field"
-                say(f"{path}:{n}: no {text_field!r} string field; error record for id {ident!r}")
-    return items, rejected
-
-
-def _scan_output(path: Path, id_field: str, say: Say) -> tuple[dict[str, str], bool]:
-    """Latest status per id, whether an id has several records; drops a partial last line."""
-    if not path.exists():
-        return {}, False
-    latest: dict[str, str] = {}
-    repeated = False
-    with path.open("r+b") as f:
-        pos = 0
-        for n, line in enumerate(f, 1):
-            if not line.endswith(b"\n"):
-                say(f"{path}: dropping a partial last line ({len(line)} bytes) of a killed run")
-                f.truncate(pos)
-                os.fsync(f.fileno())
-                break
-            pos += len(line)
-            try:
-                record = json.loads(line)
-                key, status = _key(record[id_field]), str(record["status"])
-            except (ValueError, KeyError, TypeError):
-                key = None
-            if key is None:
-                say(f"{path}:{n}: unreadable record ignored")
-                continue
-            repeated = repeated or key in latest
-            latest[key] = status
-    return latest, repeated
-
-
-def _compact(path: Path, id_field: str) -> None:
-    """Rewrite ``path`` atomically with one record per id, the newest."""
-    last: dict[str | None, int] = {}
-    with path.open("rb") as f:
-        for i, line in enumerate(f):
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                last[_key(json.loads(line)[id_field])] = i
-    keep = {i for key, i in last.items() if key is not None}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with path.open("rb") as src, tmp.open("wb") as dst:
-        dst.writelines(line for i, line in enumerate(src) if i in keep)
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(tmp, path)
-
-
-def _append(fd: int, data: bytes) -> None:
-    if os.write(fd, data) != len(data):  # disk full: stop; the next run drops the partial line
-        raise OSError(f"short write: the disk is full? ({len(data)} bytes)")
-    os.fsync(fd)
-
-
-@contextlib.contextmanager
-def exclusive(out: Path) -> Iterator[None]:
-    """Hold ``OUT.lock`` (beside the output) for a whole run, compaction included.
-
-    Two runs on one output would both do all the work, and a ``retry_failed``
-    compaction (a rename) would send the other run's appends to the old,
-    unlinked file. So a second run refuses at once, naming the file.
-    """
-    lock = out.with_name(out.name + ".lock")
-    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        _lock(fd)
-    except OSError:
-        os.close(fd)
-        raise OutputInUseError(
-            f"{out} is being written by another llm-extract batch run (lock {lock}); "
-            "wait for it to finish, or write to another file"
-        ) from None
-    try:
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _lock(fd: int) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
 def price_for(model: str, embedded: bool, prices: Prices | None) -> dict[str, float] | None:
     """USD per 1,000 tokens for ``model``: the longest matching name in the table
     (:data:`DEFAULT_PRICES` with ``prices`` over it), 0 for local models, None if unknown.
@@ -306,7 +118,7 @@ def price_for(model: str, embedded: bool, prices: Prices | None) -> dict[str, fl
 
 @dataclass
 class _Plan:
-    todo: list[_Item]
+    todo: list[Item]
     repeated: bool
 
 
@@ -335,7 +147,7 @@ class _Batch:
         over_tokens = self.token_cap is not None and s.tokens >= self.token_cap
         return over_tokens or (self.cost_cap is not None and s.cost >= self.cost_cap)
 
-    async def work(self, f: IO[bytes], item: _Item) -> None:
+    async def work(self, f: IO[bytes], item: Item) -> None:
         """One document; every failure becomes an error record."""
         report = Report()
         record: dict[str, Any] = {self.id_field: item.ident}
@@ -366,9 +178,9 @@ class _Batch:
     async def writer(self, fd: int) -> None:
         while (record := await self.queue.get()) is not None:
             line = json.dumps(record, ensure_ascii=False) + "\n"
-            await asyncio.to_thread(_append, fd, line.encode("utf-8"))
+            await asyncio.to_thread(append, fd, line.encode("utf-8"))
 
-    async def run(self, source: Path, out: Path, todo: list[_Item]) -> None:
+    async def run(self, source: Path, out: Path, todo: list[Item]) -> None:
         fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         writing = asyncio.create_task(self.writer(fd))
         tasks: list[asyncio.Task[None]] = []
@@ -394,13 +206,13 @@ class _Batch:
 
 def _plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, say: Say) -> _Plan:
     """What is left to do: the input's documents minus the ids already written."""
-    items, summary.rejected = _scan_input(source, args["id_field"], args["text_field"], say)
+    items, summary.rejected = scan_input(source, args["id_field"], args["text_field"], say)
     if not items:
         raise InputError(
             f"{source}: no usable input lines ({summary.rejected} rejected); expected one JSON "
             f"object per line with {args['id_field']!r} and {args['text_field']!r} (UTF-8)"
         )
-    latest, repeated = _scan_output(out, args["id_field"], say)
+    latest, repeated = scan_output(out, args["id_field"], say)
     retry = args["retry_failed"]
     todo = [i for i in items if i.key not in latest or (retry and latest[i.key] == "error")]
     summary.total, summary.skipped = len(todo), len(items) - len(todo)
@@ -469,7 +281,7 @@ async def arun_batch(
                 summary.cache_hits = cache.hits
                 cache.close()
         if retry_failed or plan.repeated:
-            _compact(out, id_field)
+            compact(out, id_field)
     summary.problems = problems
     summary.seconds = time.monotonic() - batch.started
     return summary

@@ -29,9 +29,11 @@ from llm_extract import (
     extract_deals,
 )
 from llm_extract.backends.transport import retry_after
-from llm_extract.present.cli import app, read_text
+from llm_extract.present.cli import app
+from llm_extract.present.common import read_text
 from llm_extract.redaction import redact_url, scrub
-from llm_extract.scale.batch import exclusive, price_for, run_batch
+from llm_extract.scale.batch import price_for, run_batch
+from llm_extract.scale.files import exclusive
 from tests.conftest import ROOT
 from tests.fake_server import completion, error, fake_server, hang, not_json, rate_limited
 

@@ -13,8 +13,8 @@ import pytest
 
 from llm_extract.backends.recordings import Timing
 from llm_extract.core.pipeline import CallReport, Report
-from llm_extract.evals.runner import render_html
 from llm_extract.evals.scoring import score_docs
+from llm_extract.present.eval_report import render_html
 from tests.present.test_review import CHROMIUM, chromium
 
 GOLD = [
@@ -59,7 +59,8 @@ def test_worst_documents_link_to_their_escaped_diffs() -> None:
 
 
 def test_cost_uses_recorded_seconds_and_says_how_many_were_timed() -> None:
-    from llm_extract.evals.runner import _cost, _cost_line
+    from llm_extract.evals.runner import cost as _cost
+    from llm_extract.present.eval_report import cost_line as _cost_line
 
     report = Report()
     report.calls.append(CallReport(model="m", prompt_version="p@1", prompt_tokens=900,

@@ -20,9 +20,10 @@ import pytest
 from typer.testing import CliRunner
 
 from llm_extract.backends.base import ChatRequest, Completion
+from llm_extract.backends.throttle import ThrottledBackend
 from llm_extract.errors import BackendError
 from llm_extract.present.cli import app
-from llm_extract.scale.batch import ThrottledBackend, run_batch
+from llm_extract.scale.batch import run_batch
 from llm_extract.settings import Settings
 from tests.fake_server import FakeServer, completion, fake_server, hang, rate_limited, server_error
 
