@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "llm_extract"
 
 LAYERS = [
     {"errors", "redaction"},
+    {"jsonl"},
     {"settings"},
     {"records"},
     {"text"},

@@ -9,19 +9,17 @@ a score on that corpus means.
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..jsonl import read_jsonl
 from ..records.schemas import DealType, Role
 from .goldsets import UTAH_SLOTS, GoldDeal, GoldDoc, GoldParty
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with Path(path).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return [row for _, row in read_jsonl(path)]
 
 
 _UTAH_ROLES = {"purchaser": Role.ACQUIRER, "acquired": Role.TARGET, "seller": Role.SELLER}
@@ -196,11 +194,9 @@ def from_reuters_no_deal(path: Path, limit: int | None = None) -> list[GoldDoc]:
     invention, not an exact count of it.
     """
     out = []
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            topics = set(row.get("topics") or [])
-            body = (row.get("body") or "").strip()
-            if topics and topics <= EARNINGS_AND_COMMODITIES and body:
-                out.append(GoldDoc(id=f"reuters-{row['newid']}", text=body, deals=[]))
+    for _, row in read_jsonl(path):
+        topics = set(row.get("topics") or [])
+        body = (row.get("body") or "").strip()
+        if topics and topics <= EARNINGS_AND_COMMODITIES and body:
+            out.append(GoldDoc(id=f"reuters-{row['newid']}", text=body, deals=[]))
     return out[:limit]

@@ -50,6 +50,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..jsonl import read_jsonl
 from ..records.schemas import DealType, Role
 
 SEED_PATH = "seed/oneplus-optiemus.txt"
@@ -238,14 +239,11 @@ def load_gold(path: Path, corpus_root: Path | None = None) -> list[GoldDoc]:
 @lru_cache(maxsize=16)
 def _jsonl_texts(path: Path, _mtime_ns: int) -> dict[str, str]:
     texts: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                row = json.loads(line)
-                text = row.get("text", row.get("body"))
-                for key in ("id", "newid", "doc_id"):
-                    if key in row and isinstance(text, str):
-                        texts.setdefault(str(row[key]), text)
+    for _, row in read_jsonl(path):
+        text = row.get("text", row.get("body"))
+        for key in ("id", "newid", "doc_id"):
+            if key in row and isinstance(text, str):
+                texts.setdefault(str(row[key]), text)
     return texts
 
 

@@ -27,6 +27,7 @@ from ..backends.recordings import RecordingBackend, ReplayBackend, Timing
 from ..core.api import aextract_deals, backend_for
 from ..core.pipeline import Report
 from ..errors import LLMExtractError
+from ..jsonl import read_jsonl
 from ..settings import Settings
 from .goldsets import load_gold, resolve_text, split_of
 from .scoring import Scores, deals_to_utah_slots, score_docs, score_utah
@@ -107,13 +108,7 @@ def to_utah(prediction: dict[str, Any]) -> dict[str, Any]:
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
+    for number, row in read_jsonl(path):
         if not isinstance(row, dict) or "id" not in row:
             raise ValueError(f"{path}:{number}: each line must be an object with an 'id'")
         rows.append(row)

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..records.schemas import PURCHASER_ROLES
 from .goldsets import UTAH_SLOTS as UTAH_SLOTS  # re-exported: the slot order scored
 from .matching import Matcher, MatchMode, assign, normalize_ws, similarity
 
@@ -38,7 +39,8 @@ Alts = tuple[str, ...]
 Item = tuple[Alts, str]  # (alternatives, role); role is "" except for `parties`
 
 _PARTY_FIELDS = ("parties", "party_names", "purchaser", "acquired", "seller")
-_ROLES = {"purchaser": ("acquirer", "investor"), "acquired": ("target",), "seller": ("seller",)}
+_PURCHASER = tuple(r.value for r in PURCHASER_ROLES)
+_ROLES = {"purchaser": _PURCHASER, "acquired": ("target",), "seller": ("seller",)}
 _LISTS = ("products", "volumes", "people")
 _SINGLE = ("amount", "status", "date", "location")
 _ACQ = ("acquired_business", "acquired_location")
@@ -370,7 +372,7 @@ def deals_to_utah_slots(result: Doc) -> dict[str, list[list[str]]]:
         "acqbus": [deal.get("acquired_business")],
         "acqloc": [deal.get("acquired_location")],
         "dlramt": [amount.get("text") if isinstance(amount, Mapping) else amount],
-        "purchaser": names("acquirer", "investor"),
+        "purchaser": names(*_PURCHASER),
         "seller": names("seller"),
         "status": [deal.get("status")],
     }

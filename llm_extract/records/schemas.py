@@ -54,6 +54,9 @@ class Role(StrEnum):
     PARTNER = "partner"
 
 
+PURCHASER_ROLES = (Role.ACQUIRER, Role.INVESTOR)
+"""Who buys: the roles the Utah templates and every purchaser view count as purchaser."""
+
 STRICT = ConfigDict(extra="forbid", use_enum_values=False)
 
 
@@ -267,7 +270,7 @@ class Deal(BaseModel):
 
     @property
     def purchaser(self) -> list[str]:
-        return self.names_with(Role.ACQUIRER) + self.names_with(Role.INVESTOR)
+        return [name for role in PURCHASER_ROLES for name in self.names_with(role)]
 
     @property
     def acquired(self) -> list[str]:
