@@ -253,11 +253,7 @@ async def arun_batch(
     with exclusive(out):
         summary = BatchSummary()
         problems: list[str] = []
-
-        def say(message: str) -> None:
-            problems.append(message)
-            (log or functools.partial(print, file=sys.stderr, flush=True))(message)
-
+        say = _sayer(problems, log)
         plan = _plan(source, out, args, summary, say)
         inner = backend or make_backend(resolved.with_(transport_retries=0))
         price = price_for(inner.model, resolved.embedded, prices)
@@ -265,8 +261,7 @@ async def arun_batch(
             say(f"no price for model {inner.model!r}: its cost counts as $0 (see --prices)")
         throttled = ThrottledBackend(inner, resolved)
         cache = ResponseCache(cache_path) if cache_path is not None else None
-        scope = f"{resolved.base_url or 'embedded'} {resolved.response_format}"
-        be: Backend = throttled if cache is None else CachingBackend(throttled, cache, scope=scope)
+        be = _in_front(throttled, cache, resolved)
         options = {**args, "concurrency": concurrency, "price": price, "on_progress": on_progress,
                    "max_tokens_total": max_tokens_total, "max_cost": max_cost}  # fmt: skip
         batch = _Batch(be, resolved, options)
@@ -285,6 +280,26 @@ async def arun_batch(
     summary.problems = problems
     summary.seconds = time.monotonic() - batch.started
     return summary
+
+
+def _sayer(problems: list[str], log: Callable[[str], None] | None) -> Say:
+    """Keeps each input problem for the summary and shows it (default: stderr)."""
+
+    def say(message: str) -> None:
+        problems.append(message)
+        (log or functools.partial(print, file=sys.stderr, flush=True))(message)
+
+    return say
+
+
+def _in_front(
+    throttled: ThrottledBackend, cache: ResponseCache | None, settings: Settings
+) -> Backend:
+    """The cache outside the throttle, so a hit never waits; keyed by server too."""
+    if cache is None:
+        return throttled
+    scope = f"{settings.base_url or 'embedded'} {settings.response_format}"
+    return CachingBackend(throttled, cache, scope=scope)
 
 
 def _check_paths(source: Path, out: Path, concurrency: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sentences import sentences
+from .sentences import fitted, sentences
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,7 @@ class Chunk:
 
 def _pieces(text: str, max_chars: int) -> list[tuple[int, int]]:
     """Sentences, with any sentence longer than ``max_chars`` cut at whitespace."""
-    out: list[tuple[int, int]] = []
-    for start, end in sentences(text):
-        while end - start > max_chars:
-            cut = text.rfind(" ", start + 1, start + max_chars)
-            cut = cut if cut > start else start + max_chars
-            out.append((start, cut))
-            start = cut
-            while start < end and text[start].isspace():
-                start += 1
-        if end > start:
-            out.append((start, end))
-    return out
+    return [p for s, e in sentences(text) for p in fitted(text, s, e, max_chars)]
 
 
 def split(text: str, max_chars: int, overlap: int) -> list[Chunk]:

@@ -31,6 +31,22 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+def fitted(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """The sentence ``text[start:end]`` as pieces of at most ``limit`` characters,
+    cut at whitespace where it can (a sentence that fits is one piece)."""
+    out: list[tuple[int, int]] = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + 1, start + limit)
+        cut = cut if cut > start else start + limit
+        out.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        out.append((start, end))
+    return out
+
+
 def injected_spans(text: str) -> list[tuple[int, int]]:
     """Sentences that address a model ("ignore all previous instructions", "system
     note to any AI") rather than report news: their names are never evidence."""

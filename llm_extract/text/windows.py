@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from ..records.schemas import DealType
-from .sentences import sentences
+from .sentences import fitted, sentences
 
 DEAL_CUES = re.compile(
     r"\b(acqui\w*|buy\w*|bought|purchas\w*|sells?|sold|sale|merg\w*|takeover|take over|"
@@ -72,24 +72,9 @@ class Window:
     text: str
 
 
-def _cut(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
-    """A sentence longer than ``limit`` cut at whitespace into pieces that fit."""
-    out = []
-    while end - start > limit:
-        cut = text.rfind(" ", start + 1, start + limit)
-        cut = cut if cut > start else start + limit
-        out.append((start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if end > start:
-        out.append((start, end))
-    return out
-
-
 def find_windows(text: str, max_chars: int = 1200) -> list[Window]:
     """The article's deal windows in order (see the module docstring)."""
-    pieces = [p for s, e in sentences(text) for p in _cut(text, s, e, max_chars)]
+    pieces = [p for s, e in sentences(text) for p in fitted(text, s, e, max_chars)]
     runs: list[tuple[int, int]] = []
     for start, end in pieces:
         if runs and end - runs[-1][0] <= max_chars:
