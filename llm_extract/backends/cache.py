@@ -2,7 +2,7 @@
 
 :class:`ResponseCache` is a small SQLite table keyed by the SHA-256 of the
 canonical request (model name and the server's scope, messages, schema,
-max_tokens, temperature, seed; :func:`.recordings.request_hash`). A row holds
+max_tokens, temperature, seed; :func:`.store.request_hash`). A row holds
 only that hash and the :class:`~.base.Completion` fields: never the request,
 so no article or prompt text, and never an API key.
 
@@ -26,18 +26,16 @@ goes to the model.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import ConfigurationError
-from .base import Backend, ChatRequest, Completion
-from .recordings import request_hash
+from .base import Backend, Completion
+from .store import Stored, StoredBackend
 
 _SCHEMA_VERSION = 1
 _CREATE = """
@@ -159,6 +157,14 @@ class ResponseCache:
             self.stores += 1
             return True
 
+    def lookup(self, key: str) -> Stored | None:
+        """:meth:`get` as an answer store (the cache keeps no timings)."""
+        found = self.get(key)
+        return None if found is None else (found, None)
+
+    def keep(self, key: str, completion: Completion, seconds: float) -> None:
+        self.put(key, completion)
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
@@ -183,17 +189,15 @@ class ResponseCache:
         self.close()
 
 
-class CachingBackend:
+class CachingBackend(StoredBackend):
     """A :class:`Backend` that answers repeated requests from a :class:`ResponseCache`."""
 
     def __init__(self, inner: Backend, cache: ResponseCache, *, scope: str = "") -> None:
         """``scope`` names where answers come from beyond the model name (the
         server's URL, the response format): two servers that serve a model of
         the same name are different models, and must not share answers."""
-        self.inner = inner
+        super().__init__(inner, cache, scope=scope, free_hits=True, where=str(cache.path))
         self.cache = cache
-        self.model = inner.model
-        self._identity = f"{inner.model}\n{scope}" if scope else inner.model
 
     @property
     def hits(self) -> int:
@@ -202,29 +206,3 @@ class CachingBackend:
     @property
     def misses(self) -> int:
         return self.cache.misses
-
-    def _lookup(self, request: ChatRequest) -> tuple[str, Completion | None]:
-        key = request_hash(self._identity, request)
-        found = self.cache.get(key)
-        if found is None:
-            return key, None
-        return key, replace(found, requests=0, prompt_tokens=0, completion_tokens=0)
-
-    def complete(self, request: ChatRequest) -> Completion:
-        key, found = self._lookup(request)
-        if found is not None:
-            return found
-        completion = self.inner.complete(request)
-        self.cache.put(key, completion)
-        return completion
-
-    async def acomplete(self, request: ChatRequest) -> Completion:
-        """Lookups and stores run in a worker thread: a busy database (another
-        process writing, up to the 10 s lock timeout) must not stall the event
-        loop and every other request on it."""
-        key, found = await asyncio.to_thread(self._lookup, request)
-        if found is not None:
-            return found
-        completion = await self.inner.acomplete(request)
-        await asyncio.to_thread(self.cache.put, key, completion)
-        return completion

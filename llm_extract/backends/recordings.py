@@ -18,57 +18,19 @@ live call.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import os
 import threading
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, LLMExtractError
-from .base import Backend, ChatRequest, Completion
+from ..errors import ConfigurationError
+from .base import Backend, Completion
+from .store import Stored, StoredBackend
 
 
-class StaleRecordingError(LLMExtractError):
-    """The replayed request is not in the recording: re-record it."""
-
-    def __init__(self, message: str, *, request_hash: str) -> None:
-        super().__init__(message)
-        self.request_hash = request_hash
-
-
-def request_hash(model: str, request: ChatRequest) -> str:
-    body = {"model": model, **asdict(request)}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class Timing:
-    """Model seconds behind the answers a recording backend gave, live or recorded."""
-
-    seconds: float = 0.0
-    timed: int = 0
-    untimed: int = 0
-
-    def add(self, seconds: float | None) -> None:
-        if seconds is None:
-            self.untimed += 1
-        else:
-            self.seconds += seconds
-            self.timed += 1
-
-    def per_answer(self) -> float | None:
-        return self.seconds / self.timed if self.timed else None
-
-
-_Answer = tuple[Completion, float | None]
-
-
-def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
+def load(path: Path, *, mend: bool = False) -> dict[str, Stored]:
     """All answers in a recording with their seconds; later lines win.
 
     A broken line is an error, except a last line with no newline: that is an
@@ -76,7 +38,7 @@ def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
     to end on a whole line (the torn tail cut off, a missing final newline
     added), so the next append starts on a line of its own.
     """
-    answers: dict[str, _Answer] = {}
+    answers: dict[str, Stored] = {}
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -107,35 +69,22 @@ def load(path: Path, *, mend: bool = False) -> dict[str, _Answer]:
     return answers
 
 
-class RecordingBackend:
-    """Answers from the recording when it can, else asks ``inner`` and appends.
+class RecordingFile:
+    """A recording as an answer store: loaded once, appended one line per new answer."""
 
-    So a recording run that was stopped resumes where it left off: answers
-    already recorded are not asked for again. ``timing`` covers both kinds.
-    """
-
-    def __init__(self, inner: Backend, path: Path) -> None:
-        self.inner = inner
-        self.model = inner.model
+    def __init__(self, path: Path, *, mend: bool = False) -> None:
         self.path = path
-        self.timing = Timing()
-        self._known = load(path, mend=True)
+        self.answers = load(path, mend=mend)
         self._writing = threading.Lock()
 
-    def _recorded(self, request: ChatRequest) -> Completion | None:
-        found = self._known.get(request_hash(self.model, request))
-        if found is None:
-            return None
-        self.timing.add(found[1])
-        return found[0]
+    def lookup(self, key: str) -> Stored | None:
+        return self.answers.get(key)
 
-    def _keep(self, request: ChatRequest, completion: Completion, seconds: float) -> Completion:
-        key = request_hash(self.model, request)
-        self.timing.add(seconds)
+    def keep(self, key: str, completion: Completion, seconds: float) -> None:
         with self._writing:
-            if key in self._known:
-                return completion
-            self._known[key] = (completion, seconds)
+            if key in self.answers:
+                return
+            self.answers[key] = (completion, seconds)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             row: dict[str, Any] = {
                 "request_sha256": key,
@@ -146,48 +95,26 @@ class RecordingBackend:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
-        return completion
-
-    def complete(self, request: ChatRequest) -> Completion:
-        recorded = self._recorded(request)
-        if recorded is not None:
-            return recorded
-        started = time.perf_counter()
-        completion = self.inner.complete(request)
-        return self._keep(request, completion, time.perf_counter() - started)
-
-    async def acomplete(self, request: ChatRequest) -> Completion:
-        recorded = self._recorded(request)
-        if recorded is not None:
-            return recorded
-        started = time.perf_counter()
-        completion = await self.inner.acomplete(request)
-        seconds = time.perf_counter() - started
-        return await asyncio.to_thread(self._keep, request, completion, seconds)
 
 
-class ReplayBackend:
+class RecordingBackend(StoredBackend):
+    """Answers from the recording when it can, else asks ``inner`` and appends.
+
+    So a recording run that was stopped resumes where it left off: answers
+    already recorded are not asked for again. ``timing`` covers both kinds.
+    """
+
+    def __init__(self, inner: Backend, path: Path) -> None:
+        self.path = path
+        super().__init__(inner, RecordingFile(path, mend=True), where=str(path))
+
+
+class ReplayBackend(StoredBackend):
     """Answers only from a recording made with the same model name."""
 
     def __init__(self, path: Path, model: str) -> None:
         self.path = path
-        self.model = model
-        self.timing = Timing()
-        self._answers = load(path)
-        if not self._answers:
+        recording = RecordingFile(path)
+        if not recording.answers:
             raise ConfigurationError(f"no recording at {path}: record it first")
-
-    def complete(self, request: ChatRequest) -> Completion:
-        key = request_hash(self.model, request)
-        found = self._answers.get(key)
-        if found is None:
-            raise StaleRecordingError(
-                f"request {key[:12]} is not in {self.path}: the prompt, schema, settings or "
-                "article changed since it was recorded; re-record with --record",
-                request_hash=key,
-            )
-        self.timing.add(found[1])
-        return found[0]
-
-    async def acomplete(self, request: ChatRequest) -> Completion:
-        return self.complete(request)
+        super().__init__(None, recording, model=model, where=str(path))

@@ -23,7 +23,8 @@ from rich.progress import Progress
 
 from ..backends.base import Backend
 from ..backends.embedded import model_id
-from ..backends.recordings import RecordingBackend, ReplayBackend, Timing
+from ..backends.recordings import RecordingBackend, ReplayBackend
+from ..backends.store import Timing
 from ..core.api import aextract_deals, backend_for
 from ..core.pipeline import Report
 from ..errors import LLMExtractError

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from llm_extract.backends.base import ChatRequest, Completion
 from llm_extract.backends.cache import CachingBackend, ResponseCache, cacheable, default_cache_path
-from llm_extract.backends.recordings import request_hash
+from llm_extract.backends.store import request_hash
 from llm_extract.errors import ConfigurationError
 from llm_extract.present.cli import app
 from llm_extract.scale.batch import run_batch

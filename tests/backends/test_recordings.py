@@ -10,7 +10,8 @@ import pytest
 
 from llm_extract import Report, Settings, extract_deals
 from llm_extract.backends.base import ChatRequest, Completion
-from llm_extract.backends.recordings import RecordingBackend, ReplayBackend, StaleRecordingError
+from llm_extract.backends.recordings import RecordingBackend, ReplayBackend
+from llm_extract.backends.store import StaleRecordingError
 from llm_extract.errors import ConfigurationError
 from tests.core.test_pipeline import ARTICLE, GOOD, ScriptedBackend
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from llm_extract.backends.recordings import Timing
+from llm_extract.backends.store import Timing
 from llm_extract.core.pipeline import CallReport, Report
 from llm_extract.evals.scoring import score_docs
 from llm_extract.present.eval_report import render_html
