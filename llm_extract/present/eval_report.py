@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import jinja2
 from rich.console import Console
 from rich.table import Table
 
 from ..evals.baselines import changes, compare
 from ..evals.scoring import Scores
-
-
-@lru_cache(maxsize=1)
-def templates() -> jinja2.Environment:
-    """The HTML templates shipped beside this module, autoescaped."""
-    root = resources.files("llm_extract.present") / "templates"
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
+from .templating import templates
 
 
 def unscored(fields: dict[str, Any]) -> list[str]:

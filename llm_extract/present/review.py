@@ -11,6 +11,11 @@ a hash-pinned Content-Security-Policy) and reads fully without JavaScript. Every
 piece of article or model text is escaped; offsets index the Python ``str`` in
 code points, exactly as :class:`~llm_extract.core.pipeline.CallReport` evidence does.
 It sees only the text, the result and the report, so it cannot leak settings.
+
+How: this module computes what the page shows (the highlight segments, each
+value's evidence anchor, the cards, the flagged rows); all markup is in the
+autoescaped Jinja2 template ``templates/review.html.j2``, so escaping is never
+done by hand and no article or model text reaches the page unescaped.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from html import escape
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Protocol
 
+from markupsafe import Markup
+
 from ..core.pipeline import CallReport
-from ..records.schemas import ArticleDeals, Company, Deal
+from ..records.schemas import ArticleDeals, Company, Deal, Money
+from .templating import templates
 
 __all__ = ["KINDS", "field_kind", "render_review"]
 
@@ -51,35 +59,6 @@ _BY_NAME = {
 _BY_PARENT = {"parties": "company", "companies": "company", "people": "person",
               "amount": "amount", "volumes": "volume"}  # fmt: skip
 
-_CSS = """
-body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d232b;background:#f5f6f8}
-header,footer{padding:10px 20px;background:#1d232b;color:#eef}footer{font-size:13px}
-h1{font-size:20px;margin:0}h2{font-size:16px;margin:0 0 8px}
-main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;padding:16px}
-@media (max-width:900px){main{grid-template-columns:minmax(0,1fr)}}
-section{background:#fff;border:1px solid #d8dce2;border-radius:8px;padding:12px 16px;
-margin-bottom:16px}
-.article{white-space:pre-wrap;overflow-wrap:anywhere;font-size:16px;line-height:1.9}
-mark{color:inherit;border-bottom:2px solid;border-radius:2px;padding:1px 0}
-mark.overlap{box-shadow:inset 0 -5px 0 rgba(0,0,0,.18)}
-mark:target,.hot{outline:2px solid #d11;outline-offset:1px}
-.legend span{display:inline-block;margin:2px 8px 2px 0;padding:0 6px;border-radius:3px;
-border-bottom:2px solid transparent;font-size:13px}
-.card{border:1px solid #d8dce2;border-left:5px solid #2f6fd6;border-radius:6px;
-padding:8px 12px;margin-bottom:10px}.card.background{border-left-color:#999;opacity:.85}
-.card h3{margin:0 0 6px;font-size:15px}dl{display:grid;grid-template-columns:9em 1fr;
-gap:2px 10px;margin:0}dt{color:#5a6472;font-size:13px}dd{margin:0}
-a.v{color:inherit;text-decoration:none;border-bottom:2px solid transparent;padding:0 3px;
-border-radius:2px}
-.nov{border-bottom:2px dashed #c33;padding:0 3px}.role,.badge{font-size:12px;padding:0 5px;
-border-radius:8px;background:#eef0f3;color:#444;margin-left:4px}.badge.bg{background:#ffe9a8}
-.muted{color:#6b7480}table{border-collapse:collapse;width:100%;font-size:14px}
-td,th{border-top:1px solid #e3e6ea;padding:4px 6px;text-align:left;vertical-align:top}
-"""
-_CSS += "".join(
-    f".kind-{k}.kind-{k}{{background:{bg};border-bottom-color:{line}}}"
-    for k, (bg, line) in KINDS.items()
-)
 _JS = (
     "document.addEventListener('mouseover',function(e){"
     "document.querySelectorAll('.hot').forEach(function(n){n.classList.remove('hot')});"
@@ -122,131 +101,158 @@ def field_kind(path: str) -> str:
     return "other"
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+@dataclass(frozen=True)
+class _Segment:
+    """A run of article text; a mark (``id`` set) when evidence covers it."""
+
+    text: str
+    id: str | None = None
+    kind: str = ""
+    overlap: bool = False
+    paths: str = ""
+    tip: str = ""
 
 
-def _highlight(text: str, spans: Sequence[_Span]) -> tuple[str, dict[str, str]]:
-    """The article as HTML with one ``<mark>`` per run of characters covered by the
-    same set of spans, and the mark id where each path's span begins.
+@dataclass(frozen=True)
+class _Value:
+    """A value on a card; ``mark`` is the id of its first highlight, None without evidence."""
+
+    text: str
+    path: str
+    kind: str
+    mark: str | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One item of a card row: a value (None when empty) and what follows it."""
+
+    value: _Value | None
+    role: str | None = None
+    title: _Value | None = None
+    company: _Value | None = None
+    note: str | None = None  # shown muted: a parsed number, an ISO date, a country code
+
+
+@dataclass(frozen=True)
+class _Row:
+    label: str
+    entries: list[_Entry]
+    lines: bool = False  # one entry per line, else comma-separated
+
+
+@dataclass(frozen=True)
+class _Card:
+    index: int
+    heading: str
+    background: bool
+    rows: list[_Row]
+
+
+def _highlight(text: str, spans: Sequence[_Span]) -> tuple[list[_Segment], dict[str, str]]:
+    """The article cut into one segment per run of characters covered by the same
+    set of spans, and the mark id where each path's span begins.
 
     Cutting at every span boundary keeps marks flat (never nested or broken), so
     overlapping and nested spans need no special case: each mark lists every
     path that covers it, and its colour is that of the innermost span.
     """
     cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
-    parts: list[str] = []
+    segments: list[_Segment] = []
     anchors: dict[str, str] = {}
     for a, b in pairwise(cuts):
         covering = [s for s in spans if s.start <= a and b <= s.end]
         if not covering:
-            parts.append(_e(text[a:b]))
+            segments.append(_Segment(text[a:b]))
             continue
-        mark_id = f"m{len(parts)}"
+        mark_id = f"m{len(segments)}"
         for s in covering:
             if s.start == a:
                 anchors.setdefault(s.path, mark_id)
         inner = min(covering, key=lambda s: s.end - s.start)
-        paths = list(dict.fromkeys(s.path for s in covering))
-        tip = "\n".join(f"{s.path} ({field_kind(s.path)}, {s.alignment})" for s in covering)
-        extra = " overlap" if len(covering) > 1 else ""
-        parts.append(
-            f'<mark id="{mark_id}" class="kind-{field_kind(inner.path)}{extra}" '
-            f'data-path="{_e(" ".join(paths))}" title="{_e(tip)}">{_e(text[a:b])}</mark>'
+        segments.append(
+            _Segment(
+                text[a:b],
+                id=mark_id,
+                kind=field_kind(inner.path),
+                overlap=len(covering) > 1,
+                paths=" ".join(dict.fromkeys(s.path for s in covering)),
+                tip="\n".join(f"{s.path} ({field_kind(s.path)}, {s.alignment})" for s in covering),
+            )
         )
-    return "".join(parts), anchors
+    return segments, anchors
 
 
-class _Page:
-    """Builds the cards; knows where each path's highlight is."""
+class _Cards:
+    """Builds the card data; knows where each path's highlight is."""
 
     def __init__(self, anchors: dict[str, str]) -> None:
         self.anchors = anchors
 
-    def v(self, path: str, value: object) -> str:
-        """A value, linked to its highlight when it has evidence."""
+    def value(self, path: str, value: str | None) -> _Value | None:
+        """A value, with the mark of its highlight when it has evidence; None when empty."""
         if value is None or value == "":
-            return '<span class="muted">—</span>'
-        mark = self.anchors.get(path)
-        if mark is None:
-            return f'<span class="nov" title="no evidence in the text">{_e(value)}</span>'
-        return (
-            f'<a class="v kind-{field_kind(path)}" href="#{mark}" data-path="{_e(path)}">'
-            f"{_e(value)}</a>"
-        )
+            return None
+        return _Value(str(value), path, field_kind(path), self.anchors.get(path))
 
-    def vs(self, path: str, values: Iterable[str]) -> str:
-        items = [self.v(f"{path}[{i}]", x) for i, x in enumerate(values)]
-        return ", ".join(items) or '<span class="muted">—</span>'
+    def one(self, path: str, value: str | None, note: str | None = None) -> list[_Entry]:
+        return [_Entry(self.value(path, value), note=note)]
 
-    def deal(self, i: int, deal: Deal) -> str:
-        p = f"deals[{i}]"
-        parties = "<br>".join(
-            self.v(f"{p}.parties[{j}].name", x.name)
-            + f'<span class="role">{_e(x.role.value)}</span>'
+    def many(self, path: str, values: Iterable[str]) -> list[_Entry]:
+        return [_Entry(self.value(f"{path}[{j}]", x)) for j, x in enumerate(values)]
+
+    def deal(self, i: int, deal: Deal) -> _Card:
+        p, v = f"deals[{i}]", self.value
+        parties = [
+            _Entry(v(f"{p}.parties[{j}].name", x.name), role=x.role.value)
             for j, x in enumerate(deal.parties)
-        )
-        amount = '<span class="muted">—</span>'
-        if deal.amount is not None:
-            amount = self.v(f"{p}.amount.text", deal.amount.text)
-            if deal.amount.amount is not None or deal.amount.currency:
-                number = "" if deal.amount.amount is None else _number(deal.amount.amount)
-                amount += f' <span class="muted">= {_e(number)} {_e(deal.amount.currency or "")}'
-                amount += "</span>"
-        date = self.v(f"{p}.date", deal.date)
-        if deal.date_iso:
-            date += f' <span class="muted">({_e(deal.date_iso)})</span>'
-        volumes = ", ".join(
-            self.v(f"{p}.volumes[{j}].text", q.text)
-            + (f' <span class="muted">({_e(_number(q.value))} {_e(q.unit or "")})</span>'
-               if q.value is not None else "")
-            for j, q in enumerate(deal.volumes)
-        )  # fmt: skip
-        people = "<br>".join(
-            self.v(f"{p}.people[{j}].name", x.name)
-            + (f", {self.v(f'{p}.people[{j}].title', x.title)}" if x.title else "")
-            + (f" ({self.v(f'{p}.people[{j}].company', x.company)})" if x.company else "")
-            for j, x in enumerate(deal.people)
-        )
-        rows = [
-            ("Trigger", self.v(f"{p}.trigger", deal.trigger)),
-            ("Parties", parties),
-            ("Amount", amount),
-            ("Status", self.v(f"{p}.status", deal.status)),
-            ("Date", date),
-            ("Products", self.vs(f"{p}.products", deal.products)),
-            ("Location", self.v(f"{p}.location", deal.location)),
-            ("Volumes", volumes),
-            ("People", people),
-            ("Acq. business", self.v(f"{p}.acquired_business", deal.acquired_business)),
-            ("Acq. location", self.v(f"{p}.acquired_location", deal.acquired_location)),
         ]
-        badge = (
-            '<span class="badge bg">background</span>'
-            if deal.background
-            else '<span class="badge">main</span>'
-        )
-        return (
-            f'<div class="card{" background" if deal.background else ""}" id="deal-{i}">'
-            f"<h3>Deal {i + 1}: {_e(deal.deal_type.value.replace('_', ' '))}{badge}</h3>"
-            f"<dl>{_rows(rows)}</dl></div>"
-        )
+        money = deal.amount
+        amount = [] if money is None else self.one(f"{p}.amount.text", money.text, _money(money))
+        volumes = [
+            _Entry(v(f"{p}.volumes[{j}].text", q.text),
+                   note=None if q.value is None else f"({_number(q.value)} {q.unit or ''})")
+            for j, q in enumerate(deal.volumes)
+        ]  # fmt: skip
+        people = [
+            _Entry(v(f"{p}.people[{j}].name", x.name), title=v(f"{p}.people[{j}].title", x.title),
+                   company=v(f"{p}.people[{j}].company", x.company))
+            for j, x in enumerate(deal.people)
+        ]  # fmt: skip
+        date_note = f"({deal.date_iso})" if deal.date_iso else None
+        rows = [
+            _Row("Trigger", self.one(f"{p}.trigger", deal.trigger)),
+            _Row("Parties", parties, lines=True),
+            _Row("Amount", amount),
+            _Row("Status", self.one(f"{p}.status", deal.status)),
+            _Row("Date", self.one(f"{p}.date", deal.date, date_note)),
+            _Row("Products", self.many(f"{p}.products", deal.products)),
+            _Row("Location", self.one(f"{p}.location", deal.location)),
+            _Row("Volumes", volumes),
+            _Row("People", people, lines=True),
+            _Row("Acq. business", self.one(f"{p}.acquired_business", deal.acquired_business)),
+            _Row("Acq. location", self.one(f"{p}.acquired_location", deal.acquired_location)),
+        ]
+        # Rows with nothing to show (no entry, or one lone empty value) are left out.
+        shown = [r for r in rows if r.entries and r.entries != [_Entry(None)]]
+        return _Card(i, deal.deal_type.value.replace("_", " "), deal.background, shown)
 
-    def company(self, i: int, c: Company) -> str:
+    def company(self, i: int, c: Company) -> list[list[_Entry]]:
+        """The cells of a company's table row: name, aliases, country, business."""
         p = f"companies[{i}]"
-        country = self.v(f"{p}.country", c.country)
-        if c.country_code:
-            country += f' <span class="muted">({_e(c.country_code)})</span>'
-        return (
-            f"<tr><td>{self.v(f'{p}.name', c.name)}</td><td>{self.vs(f'{p}.aliases', c.aliases)}"
-            f"</td><td>{country}</td><td>{self.v(f'{p}.business', c.business)}</td></tr>"
-        )
+        code = f"({c.country_code})" if c.country_code else None
+        return [
+            self.one(f"{p}.name", c.name),
+            self.many(f"{p}.aliases", c.aliases),
+            self.one(f"{p}.country", c.country, code),
+            self.one(f"{p}.business", c.business),
+        ]
 
 
-def _rows(rows: Iterable[tuple[str, str]]) -> str:
-    """Definition-list rows, skipping empty ones so cards stay short."""
-    empty = '<span class="muted">—</span>'
-    return "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in rows if v and v != empty)
+def _money(m: Money) -> str | None:
+    if m.amount is None and not m.currency:
+        return None
+    return f"= {'' if m.amount is None else _number(m.amount)} {m.currency or ''}"
 
 
 def _number(x: float) -> str:
@@ -263,47 +269,28 @@ def render_review(
     """
     spans = [s for s in report.evidence if 0 <= s.start < s.end <= len(text)]
     misfit = [s for s in report.evidence if not 0 <= s.start < s.end <= len(text)]
-    body, anchors = _highlight(text, spans)
-    page = _Page(anchors)
+    segments, anchors = _highlight(text, spans)
+    cards = _Cards(anchors)
     counts = {k: sum(field_kind(s.path) == k for s in spans) for k in KINDS}
-    legend = "".join(
-        f'<span class="kind-{k}">{k} · {n}</span>' for k, n in counts.items() if n or k != "other"
-    )
-    deals = "".join(page.deal(i, d) for i, d in enumerate(result.deals))
-    companies = "".join(page.company(i, c) for i, c in enumerate(result.companies))
-    flagged = [(d.path, d.value, d.reason) for d in report.dropped] + [
+    flagged = [(d.path, str(d.value), d.reason) for d in report.dropped] + [
         (s.path, f"[{s.start}:{s.end}]", "evidence offsets do not fit the text; not highlighted")
         for s in misfit
     ]
-    dropped = (
-        "<table><tr><th>Path</th><th>Value</th><th>Reason</th></tr>"
-        + "".join(
-            f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in flagged
-        )
-        + "</table>"
-        if flagged
-        else '<p class="muted" id="no-dropped">none</p>'
-    )
     r = report
-    footer = (
-        f"model {_e(r.model)} · prompt {_e(r.prompt_version)} · {r.attempts} attempt(s) · "
-        f"tokens {r.prompt_tokens} prompt + {r.completion_tokens} completion · "
-        f"latency {r.latency_s:.2f} s"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{_e(title)}</h1></header><main><div>"
-        f'<section><h2>Legend</h2><div class="legend">{legend}</div></section>'
-        f'<section><h2>Article</h2><div class="article" id="article">{body}</div></section>'
-        f'</div><div><section id="deals"><h2>Deals ({len(result.deals)})</h2>'
-        f"{deals or '<p class=muted>none</p>'}</section>"
-        f'<section id="companies"><h2>Companies ({len(result.companies)})</h2>'
-        "<table><tr><th>Name</th><th>Aliases</th><th>Country</th><th>Business</th></tr>"
-        f"{companies}</table></section>"
-        f'<section id="dropped"><h2>Dropped or flagged values ({len(flagged)})</h2>{dropped}'
-        f"</section></div></main><footer>{footer}</footer>"
-        f"<script>{_JS}</script></body></html>\n"
-    )
+    page = templates().get_template("review.html.j2").render(
+        title=title,
+        csp=Markup(_CSP),  # our constants, unescaped: the script must hash to _JS_HASH
+        kinds=KINDS,
+        js=Markup(_JS),
+        legend=[(k, n) for k, n in counts.items() if n or k != "other"],
+        segments=segments,
+        cards=[cards.deal(i, d) for i, d in enumerate(result.deals)],
+        companies=[cards.company(i, c) for i, c in enumerate(result.companies)],
+        flagged=flagged,
+        footer={
+            "model": r.model, "prompt": r.prompt_version, "attempts": r.attempts,
+            "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+            "latency": f"{r.latency_s:.2f}",
+        },
+    )  # fmt: skip
+    return page + "\n"  # Jinja drops the template's final newline; a file ends with one
