@@ -84,6 +84,11 @@ def _digest(path: str, size: int, mtime_ns: int) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()[:10]
 
 
+def is_tuned_name(model: str) -> bool:
+    """Whether a model name is :func:`model_id` of the model with this package's adapter."""
+    return f"+{ADAPTER_FILE.stem}@" in model
+
+
 def model_id(settings: Settings) -> str:
     """The embedded model's name in reports, caches and recordings.
 

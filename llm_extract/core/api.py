@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ..backends.base import Backend
-from ..backends.embedded import adapter_path
+from ..backends.embedded import adapter_path, is_tuned_name
 from ..backends.providers import make_backend
 from ..errors import ExtractionError, NoDealFound
 from ..grounding.align import fold_text
@@ -252,8 +252,14 @@ class _DealsJob:
 
 
 def _window_spec(settings: Settings) -> PromptSpec:
-    """The brief the embedded model's adapter was trained on, else the general one."""
-    tuned = settings.embedded and adapter_path(settings) is not None
+    """The brief the embedded model's adapter was trained on, else the general one.
+
+    The adapter's model is the embedded one with its adapter, or a server whose
+    model name carries the adapter's identity (``llm-extract serve`` prints it):
+    both must be asked the way the adapter was trained."""
+    tuned = (settings.embedded and adapter_path(settings) is not None) or is_tuned_name(
+        settings.model_name
+    )
     return WINDOWS_TUNED if tuned else WINDOWS
 
 

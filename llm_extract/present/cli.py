@@ -165,7 +165,7 @@ def serve(
     import signal
     import threading
 
-    from ..backends.embedded import RuntimeSpec, runtime
+    from ..backends.embedded import RuntimeSpec, model_id, runtime
 
     if not api_key and host not in ("127.0.0.1", "localhost", "::1"):
         fail(EXIT_BAD_INPUT, f"refusing to serve on {host} without --api-key")
@@ -175,7 +175,10 @@ def serve(
                                     "api_key": api_key or ""}))  # fmt: skip
     except LLMExtractError as exc:
         fail(EXIT_BAD_INPUT, str(exc))
-    err.print(f"serving the embedded model at {rt.address}/v1 (Ctrl-C stops)", markup=False)
+    name = model_id(Settings.resolve())
+    err.print(
+        f"serving the embedded model at {rt.address}/v1 as {name} (Ctrl-C stops)", markup=False
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
