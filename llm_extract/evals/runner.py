@@ -31,6 +31,7 @@ from ..errors import LLMExtractError
 from ..settings import Settings
 from .baselines import changes, compare
 from .goldsets import load_gold, resolve_text, split_of
+from .matching import check_solver
 from .scoring import Scores, deals_to_utah_slots, invented_deals, score_docs, score_utah
 
 UTAH_SLOTS = ("acquired", "acqbus", "acqloc", "dlramt", "purchaser", "seller", "status")
@@ -378,6 +379,7 @@ def run(args: EvalArgs, err: Console) -> int:
     stale = failed = 0
     report, backend = Report(), None
     try:
+        check_solver()  # scoring needs scipy: say so before a long extraction, not after
         gold, texts = _documents(args)
         if args.predictions is not None:
             preds = load_jsonl(args.predictions)
