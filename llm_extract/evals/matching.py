@@ -32,7 +32,9 @@ def similarity(a: str, b: str) -> float:
 
     Chosen over edit-distance ratios because company names differ by whole words
     ("Ltd", "Inc"), not characters. 1.0 when the strings are equal after
-    :func:`normalize_ws`; 0.0 when either has no tokens.
+    :func:`normalize_ws`; 0.0 when either has no tokens. Not rapidfuzz's
+    ``token_set_ratio``, which is a different metric: it scores a name against
+    its own subset as 1.0 ("Zentrix Robotics Ltd" / "Zentrix Robotics": 1.0 vs 2/3).
     """
     if normalize_ws(a) == normalize_ws(b):
         return 1.0
