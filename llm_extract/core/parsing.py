@@ -15,6 +15,11 @@ Repairs, in order, each named in the result so nothing is fixed silently:
 A ``truncated`` repair loses data by construction. The pipeline never accepts
 it for an answer whose ``finish_reason`` is ``length``; it is for servers
 that drop the tail of a body without saying so, and it is reported.
+
+Not json-repair: it repairs more than this (bare words become strings, cut
+values are kept, ``{"y"`` becomes ``["y"]``), its log is English sentences, not
+names, and empty for trailing commas or leading prose, and it leaves escaped
+surrogate pairs (``"\\ud83d\\ude00"``) unjoined.
 """
 
 from __future__ import annotations

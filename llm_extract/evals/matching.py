@@ -2,19 +2,24 @@
 
 Exact mode compares strings after collapsing whitespace; fuzzy mode is the
 Jaccard overlap of casefolded alphanumeric tokens against a threshold.
-:func:`assign` is the Hungarian algorithm, so list items and deals are paired
-one-to-one optimally rather than greedily (greedy pairing undercounts).
+:func:`assign` solves the assignment problem with scipy (the ``evals`` extra), so
+list items and deals are paired one-to-one optimally rather than greedily (greedy
+pairing undercounts).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from ..errors import ConfigurationError
 
 MatchMode = Literal["exact", "fuzzy"]
 Alts = tuple[str, ...]
+SCIPY_MISSING = 'scoring needs scipy, which is not installed: pip install "llm-extract[evals]"'
 
 
 def normalize_ws(s: str) -> str:
@@ -27,7 +32,9 @@ def similarity(a: str, b: str) -> float:
 
     Chosen over edit-distance ratios because company names differ by whole words
     ("Ltd", "Inc"), not characters. 1.0 when the strings are equal after
-    :func:`normalize_ws`; 0.0 when either has no tokens.
+    :func:`normalize_ws`; 0.0 when either has no tokens. Not rapidfuzz's
+    ``token_set_ratio``, which is a different metric: it scores a name against
+    its own subset as 1.0 ("Zentrix Robotics Ltd" / "Zentrix Robotics": 1.0 vs 2/3).
     """
     if normalize_ws(a) == normalize_ws(b):
         return 1.0
@@ -58,48 +65,40 @@ class Matcher:
 
 
 def assign(scores: list[list[float]]) -> list[tuple[int, int]]:
-    """Optimal one-to-one assignment maximising the total score (Hungarian, O(n^3)).
+    """Optimal one-to-one assignment maximising the total score.
 
-    ``scores[i][j]`` is the value of pairing row i with column j. A rectangular
-    matrix is padded to square with a constant (which changes no optimum), so
-    exactly ``min(rows, cols)`` pairs ``(row, col)`` come back, sorted by row;
-    callers drop the pairs they do not want (e.g. zero-score ones)."""
-    n, m = len(scores), len(scores[0]) if scores else 0
+    ``scores[i][j]`` is the value of pairing row i with column j. Solved by
+    :func:`scipy.optimize.linear_sum_assignment` (a Jonker-Volgenant shortest
+    augmenting path method), which takes a rectangular matrix as it is: exactly
+    ``min(rows, cols)`` pairs ``(row, col)`` come back, sorted by row, every
+    row or column of the shorter side paired; callers drop the pairs they do
+    not want (e.g. zero-score ones). Among equally good assignments the solver
+    picks one; which one is not part of this contract. ``[]`` for an empty
+    matrix. Raises ``ValueError`` unless the matrix is rectangular and finite,
+    and :class:`~llm_extract.errors.ConfigurationError` when scipy (the
+    ``evals`` extra) is not installed."""
+    m = len(scores[0]) if scores else 0
     finite = all(math.isfinite(x) for row in scores for x in row)
     if not finite or any(len(row) != m for row in scores):
         raise ValueError("scores must be a rectangular matrix of finite numbers")
-    if not n or not m:
+    solve = _solver()
+    if not m:
         return []
-    size, top, inf = max(n, m), max(map(max, scores)), math.inf
-    pad = [row + [top] * (size - m) for row in scores] + [[top] * size] * (size - n)
-    cost = [[top - x for x in row] for row in pad]  # minimise cost = maximise score
-    u, v = [0.0] * (size + 1), [0.0] * (size + 1)
-    owner, way = [0] * (size + 1), [0] * (size + 1)  # owner[j]: row holding column j (1-based)
-    for i in range(1, size + 1):
-        owner[0], j0 = i, 0
-        minv, used = [inf] * (size + 1), [False] * (size + 1)
-        while True:  # grow an alternating tree until a free column is reached
-            used[j0] = True
-            i0, delta, j1 = owner[j0], inf, 0
-            for j in range(1, size + 1):
-                if not used[j]:
-                    cur = cost[i0 - 1][j - 1] - u[i0] - v[j]
-                    if cur < minv[j]:
-                        minv[j], way[j] = cur, j0
-                    if minv[j] < delta:
-                        delta, j1 = minv[j], j
-            for j in range(size + 1):
-                if used[j]:
-                    u[owner[j]] += delta
-                    v[j] -= delta
-                else:
-                    minv[j] -= delta
-            j0 = j1
-            if owner[j0] == 0:
-                break
-        while j0:  # flip the augmenting path
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
-    pairs = [(owner[j] - 1, j - 1) for j in range(1, size + 1)]
-    return sorted((i, j) for i, j in pairs if i < n and j < m)
+    rows, cols = solve(scores, maximize=True)
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True)]
+
+
+def _solver() -> Callable[..., tuple[Any, Any]]:
+    """scipy's assignment solver, imported on first use (scipy is the ``evals`` extra)."""
+    try:
+        from scipy.optimize import linear_sum_assignment
+    except ImportError as exc:
+        raise ConfigurationError(SCIPY_MISSING) from exc
+    solve: Callable[..., tuple[Any, Any]] = linear_sum_assignment  # scipy ships no types
+    return solve
+
+
+def check_solver() -> None:
+    """Raise :class:`~llm_extract.errors.ConfigurationError` now if :func:`assign`
+    cannot work, so a long eval fails before extracting rather than when scoring."""
+    _solver()

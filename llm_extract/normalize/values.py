@@ -9,9 +9,13 @@ every parser returns ``None`` when it cannot read the text rather than guess.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+
+import pycountry
 
 from ..records.schemas import ArticleDeals, Company
 from .company_names import fold_name, group_company_names
@@ -253,59 +257,78 @@ def parse_date(text: str, published: dt.date | None = None) -> str | None:
 
 
 # --- countries -----------------------------------------------------------------------------
+# ISO 3166-1 names (short, official, common) come from pycountry; this table holds only
+# what it lacks: demonyms, short forms, older and informal names, and parts of countries.
 _COUNTRIES = """
-US United States|United States of America|USA|US|America|American|U.S.A.;
-GB United Kingdom|UK|Britain|Great Britain|British|England|English|Scotland|Scottish|Wales|
-Welsh|Northern Ireland|Northern Irish;
-CN China|Chinese|PRC|People's Republic of China|Mainland China; IN India|Indian;
-JP Japan|Japanese; KR South Korea|South Korean|Korea|Korean|Republic of Korea;
-TW Taiwan|Taiwanese; HK Hong Kong|Hongkong; SG Singapore|Singaporean;
-DE Germany|German|West Germany|West German; FR France|French; NL Netherlands|Holland|Dutch;
-BE Belgium|Belgian; CH Switzerland|Swiss; IT Italy|Italian; ES Spain|Spanish;
-PT Portugal|Portuguese; IE Ireland|Irish|Republic of Ireland; SE Sweden|Swedish;
-NO Norway|Norwegian; DK Denmark|Danish; FI Finland|Finnish; AT Austria|Austrian;
-LU Luxembourg|Luxembourgish|Luxembourger; PL Poland|Polish; CZ Czech Republic|Czechia|Czech;
-SK Slovakia|Slovak|Slovakian; HU Hungary|Hungarian; RO Romania|Romanian; BG Bulgaria|Bulgarian;
-GR Greece|Greek; HR Croatia|Croatian; SI Slovenia|Slovenian|Slovene; EE Estonia|Estonian;
-LV Latvia|Latvian; LT Lithuania|Lithuanian; IS Iceland|Icelandic; CY Cyprus|Cypriot;
-MT Malta|Maltese; TR Turkey|Türkiye|Turkish; RU Russia|Russian|Russian Federation;
-UA Ukraine|Ukrainian; KZ Kazakhstan|Kazakh|Kazakhstani; IL Israel|Israeli;
-SA Saudi Arabia|Saudi|Saudi Arabian; AE United Arab Emirates|UAE|Emirati; QA Qatar|Qatari;
-KW Kuwait|Kuwaiti; BH Bahrain|Bahraini; OM Oman|Omani; IR Iran|Iranian; EG Egypt|Egyptian;
-MA Morocco|Moroccan; NG Nigeria|Nigerian; KE Kenya|Kenyan; ZA South Africa|South African;
-CA Canada|Canadian; MX Mexico|Mexican; BR Brazil|Brazilian;
-AR Argentina|Argentine|Argentinian|Argentinean; CL Chile|Chilean; CO Colombia|Colombian;
-PE Peru|Peruvian; AU Australia|Australian; NZ New Zealand|New Zealander; ID Indonesia|Indonesian;
-MY Malaysia|Malaysian; TH Thailand|Thai; VN Vietnam|Viet Nam|Vietnamese;
-PH Philippines|Philippine|Filipino; PK Pakistan|Pakistani; BD Bangladesh|Bangladeshi;
-LK Sri Lanka|Sri Lankan; MO Macau|Macao|Macanese
+US USA|US|America|American;
+GB UK|Britain|Great Britain|British|England|English|Scotland|Scottish|Wales|Welsh|
+Northern Ireland|Northern Irish;
+CN Chinese|PRC|Mainland China; IN Indian; JP Japanese;
+KR South Korean|Korea|Korean|Republic of Korea; TW Taiwanese; HK Hongkong; SG Singaporean;
+DE German|West Germany|West German; FR French; NL Holland|Dutch; BE Belgian; CH Swiss;
+IT Italian; ES Spanish; PT Portuguese; IE Irish|Republic of Ireland; SE Swedish;
+NO Norwegian; DK Danish; FI Finnish; AT Austrian; LU Luxembourgish|Luxembourger; PL Polish;
+CZ Czech; SK Slovak|Slovakian; HU Hungarian; RO Romanian; BG Bulgarian; GR Greek;
+HR Croatian; SI Slovenian|Slovene; EE Estonian; LV Latvian; LT Lithuanian; IS Icelandic;
+CY Cypriot; MT Maltese; TR Turkey|Turkish; RU Russia|Russian; UA Ukrainian;
+KZ Kazakh|Kazakhstani; IL Israeli; SA Saudi|Saudi Arabian; AE UAE|Emirati; QA Qatari;
+KW Kuwaiti; BH Bahraini; OM Omani; IR Iranian; EG Egyptian; MA Moroccan; NG Nigerian;
+KE Kenyan; ZA South African; CA Canadian; MX Mexican; BR Brazilian;
+AR Argentine|Argentinian|Argentinean; CL Chilean; CO Colombian; PE Peruvian; AU Australian;
+NZ New Zealander; ID Indonesian; MY Malaysian; TH Thai; VN Vietnamese;
+PH Philippine|Filipino; PK Pakistani; BD Bangladeshi; LK Sri Lankan; MO Macau|Macanese;
+CD Democratic Republic of the Congo|DR Congo|DRC; CI Ivory Coast|Ivorian
 """
 _STRIP = " \t\r\n.,;:!?'\"()[]{}-–—‘’“”"
+_BASED = re.compile(r"[\s-]based$")
 
 
 def _country_key(text: str) -> str:
-    key = " ".join(text.replace(".", "").strip(_STRIP).lower().split())
-    return re.sub(r"[\s-]based$", "", key.removeprefix("the "))
+    if not text.isascii():  # "Côte d'Ivoire" and "Cote d'Ivoire" are one key
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        )
+    key = " ".join(text.replace(".", "").strip(_STRIP).lower().split()).removeprefix("the ")
+    if key.endswith("based"):
+        key = _BASED.sub("", key)
+    return key.strip(_STRIP)
 
 
-_COUNTRY_CODES = {
-    _country_key(name): block.strip()[:2]
-    for block in _COUNTRIES.replace("|\n", "|").split(";")
-    for name in block.strip()[3:].split("|")
-}
+@functools.cache
+def _country_codes() -> dict[str, str]:
+    """Lookup key -> alpha-2, built on first use: pycountry's names, then our table
+    (which wins where both have a name: it says what we mean by "Korea")."""
+    codes = {
+        _country_key(name): country.alpha_2
+        for country in pycountry.countries
+        for name in (country.name, getattr(country, "official_name", None),
+                     getattr(country, "common_name", None))
+        if name
+    }  # fmt: skip
+    codes.update(
+        (_country_key(name), block.strip()[:2])
+        for block in _COUNTRIES.replace("|\n", "|").split(";")
+        for name in block.strip()[3:].split("|")
+    )
+    return codes
 
 
 def country_code(text: str) -> str | None:
     """ISO 3166-1 alpha-2 code for a country name, short form or demonym ("Dutch": "NL").
 
-    Case, dots ("U.S.") and surrounding punctuation do not matter; "Pune, India"
-    falls back to its last comma-separated part. Parts of the United Kingdom
-    give "GB"; "Korea"/"Korean" mean South Korea, the one that makes business
-    news. ``None`` when the name is not in the table.
+    Every name pycountry has for a country (short, official, common) is known,
+    plus our table of demonyms and informal names. Case, accents, dots ("U.S.")
+    and surrounding punctuation do not matter; "Pune, India" falls back to its
+    last comma-separated part. Parts of the United Kingdom give "GB";
+    "Korea"/"Korean" mean South Korea, the one that makes business news. Codes
+    are not read (only the usual "US", "USA", "UK", "UAE", "PRC"): with case
+    ignored, "IN", "IT", "NO" or "CAN" are words. ``None`` when the name is
+    unknown.
     """
-    code = _COUNTRY_CODES.get(_country_key(text))
+    codes = _country_codes()
+    code = codes.get(_country_key(text))
     if code is None and "," in text:
-        code = _COUNTRY_CODES.get(_country_key(text.rsplit(",", 1)[1]))
+        code = codes.get(_country_key(text.rsplit(",", 1)[1]))
     return code
 
 

@@ -10,6 +10,7 @@ from ..backends.recordings import RecordingBackend, ReplayBackend
 from ..core.pipeline import Report
 from ..errors import LLMExtractError
 from ..evals import runner
+from ..evals.matching import check_solver
 from ..evals.scoring import invented_deals
 from .eval_report import print_against, print_table, render_html
 
@@ -26,6 +27,7 @@ def run(args: runner.EvalArgs, err: Console) -> int:
     stale = failed = 0
     report, backend = Report(), None
     try:
+        check_solver()  # scoring needs scipy: say so before a long extraction, not after
         gold, texts = runner.documents(args)
         if args.predictions is not None:
             preds = runner.load_jsonl(args.predictions)

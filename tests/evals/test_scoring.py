@@ -8,12 +8,15 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
+import sys
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llm_extract.errors import ConfigurationError
 from llm_extract.evals.goldsets import GoldDeal, GoldDoc, GoldParty
 from llm_extract.evals.scoring import (
     UTAH_SLOTS,
@@ -53,6 +56,12 @@ def test_assign_edge_cases() -> None:
     assert assign([[0.0, 5.0], [5.0, 0.0]]) == [(0, 1), (1, 0)]
     with pytest.raises(ValueError):
         assign([[1.0], [1.0, 2.0]])
+
+
+def test_assign_without_scipy_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)  # import fails as if not installed
+    with pytest.raises(ConfigurationError, match=re.escape('pip install "llm-extract[evals]"')):
+        assign([[1.0]])
 
 
 def test_exact_vs_fuzzy_matching() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from typing import Any
 
+import pycountry
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from llm_extract.normalize.values import (
@@ -198,6 +200,40 @@ def test_country_code_unknown(text: str) -> None:
 def test_country_code_is_case_insensitive(name: str, flips: list[bool]) -> None:
     variant = "".join(c.swapcase() if f else c for c, f in zip(name, flips, strict=False))
     assert country_code(variant) == country_code(name) == COUNTRIES.get(name, country_code(name))
+
+
+PYCOUNTRY_NAMES = sorted(
+    (name, c.alpha_2)
+    for c in pycountry.countries
+    for name in {c.name, getattr(c, "official_name", None), getattr(c, "common_name", None)}
+    if name
+)
+
+
+def test_every_name_pycountry_knows_round_trips() -> None:
+    assert len(PYCOUNTRY_NAMES) > 249  # every country, most with an official name too
+    wrong = [(name, code, country_code(name)) for name, code in PYCOUNTRY_NAMES]
+    assert [w for w in wrong if w[1] != w[2]] == []
+
+
+def unaccented(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@FAST
+@given(
+    st.sampled_from(PYCOUNTRY_NAMES),
+    st.sampled_from([str, str.upper, str.lower, unaccented]),
+    st.sampled_from(["{}", "the {}", "({}),", " {}. ", "{}-based", "Springfield, {}"]),
+)
+def test_pycountry_names_survive_case_accents_and_punctuation(
+    entry: tuple[str, str], spelling: Any, frame: str
+) -> None:
+    name, code = entry
+    text = frame.format(spelling(name))
+    assume("," not in name or "," not in frame)  # "City, Korea, Republic of" splits wrongly
+    assume(not (frame.startswith("the") and name.startswith("the ")))  # "the State of Eritrea"
+    assert country_code(text) == code
 
 
 def article() -> ArticleDeals:

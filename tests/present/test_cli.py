@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,16 @@ def test_waits_are_told_on_each_invocation_s_own_stderr(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert "waiting 3 s before retrying (HTTP 429)" in result.stderr
         assert "Logging error" not in result.stderr
+
+
+def test_eval_without_scipy_exits_2_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gold, pred = tmp_path / "gold.jsonl", tmp_path / "pred.jsonl"
+    gold.write_text(json.dumps({"id": "a", "deals": []}) + "\n")
+    pred.write_text(json.dumps({"id": "a", "deals": []}) + "\n")
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)  # import fails as if not installed
+    code, out, err = _run(["eval", str(gold), "--predictions", str(pred)])
+    assert code == 2 and out == ""
+    assert 'pip install "llm-extract[evals]"' in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
