@@ -7,7 +7,7 @@ articles they carry may be research-licensed, and a hash is all matching
 needs. A prompt or schema change changes the hash, so a stale cassette fails
 loudly instead of passing.
 
-Re-record with ``LLM_EXTRACT_RECORD=1 pytest tests/test_cassettes.py``.
+Re-record with ``LLM_EXTRACT_RECORD=1 pytest tests/core/test_cassettes.py``.
 """
 
 from __future__ import annotations
