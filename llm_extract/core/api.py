@@ -225,7 +225,7 @@ class _DealsJob:
     def finish(self, values: list[BaseModel], report: Report | None) -> ArticleDeals:
         pairs = zip(values, self.units, strict=True)
         results = [self._article(v, u, i) for i, (v, u) in enumerate(pairs)]
-        merged = results[0] if len(results) == 1 else merge(results)
+        merged = merge(results)  # also folds repeats within one unit's answer
         if self.strategy == "windows":
             merged = main_first(merged)
         final = normalize_article(merged, self.published)

@@ -55,10 +55,10 @@ _TYPE_RE = {t: re.compile(p, re.IGNORECASE) for t, p in _TYPE_WORDS.items()}
 _BACKGROUND = re.compile(
     r"\b(earlier|previously|last (?:year|month|week)|in (?:19|20)\d\d|had (?:also )?"
     r"(?:signed|agreed|partnered|acquired|bought|inked|struck|tied)|already|"
-    r"in (?:january|february|march|april|may|june|july|august|september|october|"
-    r"november|december)(?: this year| last year)?|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
-    r"december) (?:this|last) year|this is the (?:\w+ )?(?:second|third|fourth) such)\b",
+    r"december) (?:this|last) year|this is the (?:\w+ )?(?:second|third|fourth) such|"
+    r"^\W*in (?:january|february|march|april|may|june|july|august|september|october|"
+    r"november|december)\b)\b",
     re.IGNORECASE,
 )
 
@@ -113,7 +113,10 @@ def type_word(deal_type: DealType, sentence: str) -> tuple[int, int] | None:
 
 
 def looks_background(sentence: str) -> bool:
-    """Whether a sentence reports its deal as earlier news ("had also signed ... earlier")."""
+    """Whether a sentence reports its deal as earlier news ("had also signed ... earlier").
+
+    A bare month counts only where it opens the sentence ("In April, ..."):
+    "expected to close in June" is the deal's future, not its past."""
     return _BACKGROUND.search(sentence) is not None
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract import ArticleDeals, Report, extract_deals
+from llm_extract import ArticleDeals, Report, Settings, extract_deals
+from llm_extract.backends.embedded import model_id
 from llm_extract.present.cli import app
 from tests.conftest import CASSETTES, RECORDING, ROOT, corpus_file
 
@@ -27,7 +28,7 @@ CASES = {
     "no_deal": "no_deal.txt",
     "injection": "injection.txt",
 }
-MODEL = "gemma-3-270m-q4_k_m"
+MODEL = model_id(Settings())  # the embedded model, named with its adapter's identity
 
 
 def _article(case: str) -> Path:
@@ -44,7 +45,7 @@ def _expected_path(case: str) -> Path:
 def test_cli_replays_recorded_extraction(case: str, model_server: str) -> None:
     path = _article(case)
     args = ["deal", str(path), "--all", "--json", "--base-url", model_server, "--model", MODEL,
-            "--spans", "--strategy", "record"]  # fmt: skip
+            "--strategy", "windows"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     envelope = json.loads(result.stdout)

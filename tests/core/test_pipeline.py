@@ -998,3 +998,16 @@ def test_the_bare_embedded_model_fills_one_record_and_an_explicit_strategy_is_ke
     backend = ScriptedBackend(CORVID)
     extract_deals(TWO_WINDOWS, backend=backend, adapter="none", strategy="windows")
     assert [r.schema_name for r in backend.requests] == ["WindowDeals"]
+
+
+def test_one_window_stating_a_deal_twice_gives_one_deal() -> None:
+    """A passage that states a deal and then its closing gets one record of it,
+    the first record's fields winning and the repeat filling its gaps."""
+    text = TWO_WINDOWS.split("\n\n")[1]
+    again = {**CORVID["deals"][0], "trigger": "expect the deal to close", "amount": None,
+             "status": None, "location": "Leeds", "background": True}  # fmt: skip
+    backend = ScriptedBackend({"deals": [CORVID["deals"][0], again]})
+    result = extract_deals(text, backend=backend, strategy="windows", reasks=0)
+    [deal] = result.deals
+    assert deal.trigger == "agreed to buy" and deal.amount is not None
+    assert deal.acquired_location == "Leeds" and deal.background is False

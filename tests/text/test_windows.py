@@ -74,7 +74,9 @@ def test_trigger_sentences_must_be_able_to_state_the_type() -> None:
 def test_background_wording() -> None:
     assert looks_background("Xiaomi had also signed sourcing agreement with Optiemus earlier.")
     assert looks_background("In April this year, RealMe also partnered with Optiemus.")
+    assert looks_background("In March, Tarn Ltd bought a stake in Osk Holdings.")
     assert not looks_background("OnePlus has decided to outsource production to Optiemus.")
+    assert not looks_background("Brindle agreed to buy Corvid and expects to close in June.")
 
 
 def test_sentences_that_address_a_model_are_found() -> None:
