@@ -103,73 +103,105 @@ def _scan(text: str) -> _Scan:
     """One string-aware pass: drop trailing commas, find where the top value
     ends, and remember the last point where closing the open brackets would
     give valid JSON."""
-    out: list[str] = []
-    stack: list[str] = []
-    expect_key: list[bool] = []
-    safe: tuple[int, str] | None = None
-    dropped = 0
-    i, n = 0, len(text)
+    return _Scanner(text).run()
 
-    def mark_safe() -> None:
-        nonlocal safe
-        safe = (sum(map(len, out)), "".join(_CLOSER[c] for c in reversed(stack)))
 
-    while i < n:
-        ch = text[i]
+class _Scanner:
+    """The state of :func:`_scan`: each step reads one token at ``i`` and
+    returns where the next starts, or None when the scan stops there."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.n = text, len(text)
+        self.out: list[str] = []
+        self.stack: list[str] = []
+        self.expect_key: list[bool] = []
+        self.safe: tuple[int, str] | None = None
+        self.dropped = 0
+        self.done: _Scan | None = None
+
+    def run(self) -> _Scan:
+        i: int | None = 0
+        while i is not None and i < self.n and self.done is None:
+            i = self._step(i)
+        return self.done or _Scan("".join(self.out), None, self.n, self.safe, self.dropped)
+
+    def _mark_safe(self) -> None:
+        closers = "".join(_CLOSER[c] for c in reversed(self.stack))
+        self.safe = (sum(map(len, self.out)), closers)
+
+    def _finish(self, consumed: int) -> None:
+        cleaned = "".join(self.out)
+        self.done = _Scan(cleaned, len(cleaned), consumed, None, self.dropped)
+
+    def _in_object(self) -> bool:
+        return bool(self.stack) and self.stack[-1] == "{"
+
+    def _step(self, i: int) -> int | None:
+        ch = self.text[i]
         if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                break
-            is_key = bool(stack) and stack[-1] == "{" and expect_key[-1]
-            out.append(text[i : j + 1])
-            i = j + 1
-            if not is_key:
-                if not stack:
-                    return _Scan("".join(out), len("".join(out)), i, None, dropped)
-                mark_safe()
-            continue
+            return self._string(i)
         if ch in "{[":
-            stack.append(ch)
-            expect_key.append(ch == "{")
-            out.append(ch)
-            mark_safe()
+            self.stack.append(ch)
+            self.expect_key.append(ch == "{")
+            self.out.append(ch)
+            self._mark_safe()
         elif ch in "}]":
-            if not stack or _CLOSER[stack[-1]] != ch:
-                break
-            stack.pop()
-            expect_key.pop()
-            out.append(ch)
-            if not stack:
-                return _Scan("".join(out), len("".join(out)), i + 1, None, dropped)
-            mark_safe()
-        elif ch == ",":
-            k = i + 1
-            while k < n and text[k] in " \t\r\n":
-                k += 1
-            if k < n and text[k] in "}]":
-                dropped += 1
+            if not self.stack or _CLOSER[self.stack[-1]] != ch:
+                return None
+            self.stack.pop()
+            self.expect_key.pop()
+            self.out.append(ch)
+            if not self.stack:
+                self._finish(i + 1)
             else:
-                out.append(ch)
-                if stack and stack[-1] == "{":
-                    expect_key[-1] = True
+                self._mark_safe()
+        elif ch == ",":
+            self._comma(i)
         elif ch == ":":
-            out.append(ch)
-            if stack and stack[-1] == "{":
-                expect_key[-1] = False
+            self.out.append(ch)
+            if self._in_object():
+                self.expect_key[-1] = False
         elif ch in " \t\r\n":
-            out.append(ch)
+            self.out.append(ch)
         else:
-            j = i
-            while j < n and text[j] not in ',:{}[]" \t\r\n':
-                j += 1
-            out.append(text[i:j])
-            i = j
-            if not stack:
-                return _Scan("".join(out), len("".join(out)), i, None, dropped)
-            if j < n:
-                mark_safe()
-            continue
-        i += 1
-    return _Scan("".join(out), None, n, safe, dropped)
+            return self._bare(i)
+        return i + 1
+
+    def _string(self, i: int) -> int | None:
+        text, n = self.text, self.n
+        j = i + 1
+        while j < n and text[j] != '"':
+            j += 2 if text[j] == "\\" else 1
+        if j >= n:
+            return None
+        is_key = self._in_object() and self.expect_key[-1]
+        self.out.append(text[i : j + 1])
+        if not is_key:
+            if not self.stack:
+                self._finish(j + 1)
+            else:
+                self._mark_safe()
+        return j + 1
+
+    def _comma(self, i: int) -> None:
+        k = i + 1
+        while k < self.n and self.text[k] in " \t\r\n":
+            k += 1
+        if k < self.n and self.text[k] in "}]":
+            self.dropped += 1
+            return
+        self.out.append(",")
+        if self._in_object():
+            self.expect_key[-1] = True
+
+    def _bare(self, i: int) -> int:
+        """A literal or number, up to the next delimiter."""
+        j = i
+        while j < self.n and self.text[j] not in ',:{}[]" \t\r\n':
+            j += 1
+        self.out.append(self.text[i:j])
+        if not self.stack:
+            self._finish(j)
+        elif j < self.n:
+            self._mark_safe()
+        return j
