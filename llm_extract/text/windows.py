@@ -53,7 +53,8 @@ _TYPE_WORDS: dict[DealType, str] = {
 _TYPE_RE = {t: re.compile(p, re.IGNORECASE) for t, p in _TYPE_WORDS.items()}
 
 _BACKGROUND = re.compile(
-    r"\b(earlier|previously|last (?:year|month|week)|in (?:19|20)\d\d|had (?:also )?"
+    r"\b(earlier|previously|last (?:year|month|week)|in (?:19|20)\d\d|"
+    r"(?<!\bit )(?<!\bthey )had (?:also )?"
     r"(?:signed|agreed|partnered|acquired|bought|inked|struck|tied)|already|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december) (?:this|last) year|this is the (?:\w+ )?(?:second|third|fourth) such|"
@@ -116,7 +117,8 @@ def looks_background(sentence: str) -> bool:
     """Whether a sentence reports its deal as earlier news ("had also signed ... earlier").
 
     A bare month counts only where it opens the sentence ("In April, ..."):
-    "expected to close in June" is the deal's future, not its past."""
+    "expected to close in June" is the deal's future, not its past; "it had
+    agreed" is the news reporting its own deal in reported speech."""
     return _BACKGROUND.search(sentence) is not None
 
 

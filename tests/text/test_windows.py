@@ -76,6 +76,7 @@ def test_background_wording() -> None:
     assert looks_background("In April this year, RealMe also partnered with Optiemus.")
     assert looks_background("In March, Tarn Ltd bought a stake in Osk Holdings.")
     assert not looks_background("OnePlus has decided to outsource production to Optiemus.")
+    assert not looks_background("Orchard said on Monday it had agreed to buy Swiftline.")
     assert not looks_background("Brindle agreed to buy Corvid and expects to close in June.")
 
 
