@@ -1,4 +1,4 @@
-"""An installed (non-editable) wheel must still find its prompt templates."""
+"""An installed (non-editable) wheel must still find its prompt templates and adapter."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def test_wheel_ships_prompts(tmp_path: Path) -> None:
         "import llm_extract, llm_extract.prompts.build as p;"
         "from llm_extract.records.schemas import ArticleDeals;"
         "print(p.prompt_dir());"
-        "print(len(p.build_messages(p.DEALS, ArticleDeals, 'Acme buys Beta.', spans=False)))"
+        "print(len(p.build_messages(p.DEALS, ArticleDeals, 'Acme buys Beta.', spans=False)));"
+        "from llm_extract.backends.embedded import ADAPTER_FILE;"
+        "print(ADAPTER_FILE, ADAPTER_FILE.stat().st_size)"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -42,3 +44,4 @@ def test_wheel_ships_prompts(tmp_path: Path) -> None:
     assert Path(out[0]).is_relative_to(target), out
     assert (Path(out[0]) / "deals.system.j2").is_file()
     assert out[1] == "6"
+    assert Path(out[2]).is_relative_to(target) and int(out[3]) > 1_000_000, out
