@@ -8,7 +8,11 @@ Gemma's 262k-token vocabulary makes full-sequence logits the dearest part of a
 step. Matrix products run in bfloat16 where the CPU has it.
 
     python -m train.train_lora --data /tmp/adapter-data --out /tmp/adapter
-    python -m train.export_gguf /tmp/adapter llm_extract/adapters/deal-windows.gguf
+    python -m train.export_gguf /tmp/adapter llm_extract/backends/adapters/deal-windows.gguf
+
+``--resume ADAPTER --skip N`` goes on training an adapter through the same
+shuffled order from step N (with the same ``--seed`` and ``--data``), e.g.
+the second half of an epoch the first run stopped halfway through.
 
 Prints the loss every 25 steps, the validation loss at the end, and the
 time and peak memory the run took.
@@ -33,7 +37,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from llm_extract.backends.embedded import embedded_model_path
@@ -48,6 +52,10 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", type=Path, help="an adapter folder to go on training")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="steps of the same shuffled order already trained"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -59,10 +67,13 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(
         gguf.parent, gguf_file=gguf.name, dtype=torch.float32
     )
-    config = LoraConfig(
-        r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=0.05
-    )
-    model = get_peft_model(model, config)
+    if args.resume:
+        model = PeftModel.from_pretrained(model, args.resume, is_trainable=True)
+    else:
+        config = LoraConfig(
+            r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=0.05
+        )
+        model = get_peft_model(model, config)
     base = model.base_model.model
 
     def encode(rows: list[dict[str, Any]]) -> list[tuple[list[int], list[int]]]:
@@ -87,12 +98,14 @@ def main() -> None:
             logits.reshape(-1, logits.shape[-1]), ids[:, len(prompt) :].reshape(-1)
         )
 
-    steps = int(len(train) * args.epochs)
+    total = int(len(train) * args.epochs)
     order: list[int] = []
-    while len(order) < steps:
+    while len(order) < total:
         batch = list(range(len(train)))
         rng.shuffle(batch)
         order += batch
+    order = order[args.skip : total]
+    steps = len(order)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -100,7 +113,7 @@ def main() -> None:
     )
     model.train()
     recent: list[float] = []
-    for step, i in enumerate(order[:steps]):
+    for step, i in enumerate(order):
         loss = loss_of(*train[i])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -119,6 +132,8 @@ def main() -> None:
     summary = {
         "examples": len(train),
         "steps": steps,
+        "skipped": args.skip,
+        "resumed_from": str(args.resume) if args.resume else None,
         "rank": args.rank,
         "lr": args.lr,
         "val_loss": round(val_loss, 4),

@@ -2,7 +2,7 @@
 
 These run extraction from recorded model answers (no model, no network) on the
 seed article and the holdout third of the Utah dev stories (129) and of the
-SENTiVENT deal documents (42), the parts the embedded model's adapter was
+SENTiVENT deal documents (54), the parts the embedded model's adapter was
 not trained on, score them, and compare with ``evals/baselines/``. A prompt, schema or pipeline
 change that moves any field's F1 fails here (or, if it changes a request, fails
 as a stale recording).
