@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Console
 
@@ -11,7 +12,7 @@ from ..core.pipeline import Report
 from ..errors import LLMExtractError
 from ..evals import runner
 from ..evals.matching import check_solver
-from ..evals.scoring import invented_deals
+from ..evals.scoring import Scores, invented_deals
 from .eval_report import print_against, print_table, render_html
 
 
@@ -48,26 +49,11 @@ def run(args: runner.EvalArgs, err: Console) -> int:
     if report.calls:
         timing = backend.timing if isinstance(backend, RecordingBackend | ReplayBackend) else None
         data["cost"] = runner.cost(report, timing, len(texts))
-    if args.save_baseline:
-        args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
-        kept = json.dumps(runner.baseline(data), indent=1, sort_keys=True)
-        args.save_baseline.write_text(kept + "\n")
-    if args.html:
-        args.html.write_text(render_html(data, f"eval: {args.gold.name}"), encoding="utf-8")
     out = Console(highlight=False, soft_wrap=True, markup=False)
-    if args.as_json:
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        print_table(scores, data, out)
-    code = 0
-    if args.against:
-        try:
-            baseline = json.loads(args.against.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            err.print(f"error: cannot read baseline {args.against}: {exc}", markup=False)
-            return 2
-        worse = print_against(data, baseline, args.tolerance, None if args.as_json else out, err)
-        code = 1 if worse else 0
+    _write(args, scores, data, out)
+    code = _compare(args, data, out, err)
+    if code == 2:
+        return code
     if stale:
         err.print(f"stale: {stale} document(s) are not in the recording; re-record with --record")
         code = 1
@@ -77,3 +63,31 @@ def run(args: runner.EvalArgs, err: Console) -> int:
     if not args.as_json:
         print(f"micro_f1={scores.micro_f1:.4f}")
     return code
+
+
+def _write(args: runner.EvalArgs, scores: Scores, data: dict[str, Any], out: Console) -> None:
+    """The baseline and HTML files asked for, then the scores on stdout."""
+    if args.save_baseline:
+        args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
+        kept = json.dumps(runner.baseline(data), indent=1, sort_keys=True)
+        args.save_baseline.write_text(kept + "\n")
+    if args.html:
+        args.html.write_text(render_html(data, f"eval: {args.gold.name}"), encoding="utf-8")
+    if args.as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print_table(scores, data, out)
+
+
+def _compare(args: runner.EvalArgs, data: dict[str, Any], out: Console, err: Console) -> int:
+    """The gate's exit code: 0 without ``--against`` or within tolerance, 1 on a
+    regression, 2 when the baseline cannot be read."""
+    if not args.against:
+        return 0
+    try:
+        baseline = json.loads(args.against.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        err.print(f"error: cannot read baseline {args.against}: {exc}", markup=False)
+        return 2
+    worse = print_against(data, baseline, args.tolerance, None if args.as_json else out, err)
+    return 1 if worse else 0

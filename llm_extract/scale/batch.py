@@ -256,9 +256,7 @@ async def arun_batch(
         say = _sayer(problems, log)
         plan = _plan(source, out, args, summary, say)
         inner = backend or make_backend(resolved.with_(transport_retries=0))
-        price = price_for(inner.model, resolved.embedded, prices)
-        if price is None:
-            say(f"no price for model {inner.model!r}: its cost counts as $0 (see --prices)")
+        price = _price(inner, resolved, prices, say)
         throttled = ThrottledBackend(inner, resolved)
         cache = ResponseCache(cache_path) if cache_path is not None else None
         be = _in_front(throttled, cache, resolved)
@@ -280,6 +278,16 @@ async def arun_batch(
     summary.problems = problems
     summary.seconds = time.monotonic() - batch.started
     return summary
+
+
+def _price(
+    backend: Backend, settings: Settings, prices: Prices | None, say: Say
+) -> dict[str, float] | None:
+    """The model's price per token, or None (said once: its cost then counts as $0)."""
+    price = price_for(backend.model, settings.embedded, prices)
+    if price is None:
+        say(f"no price for model {backend.model!r}: its cost counts as $0 (see --prices)")
+    return price
 
 
 def _sayer(problems: list[str], log: Callable[[str], None] | None) -> Say:
