@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 
 from ..records.schemas import DealType
-from ..records.slots import SALE_TYPES, DealSlots, WindowDeal
+from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, same_company
 from ..text.sentences import injected_spans, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
@@ -41,6 +41,17 @@ _DOER_VERBS = r"acquired|bought|purchased|taken over|snapped up"
 _MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|packaged"
 _TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
 _SWAPPED = "the passage names it as the passive agent: sides swapped"
+_TITLES = (
+    r"chairman|chairwoman|chief executive(?: officer)?|ceo|president|vice president|"
+    r"founder|co-founder|managing director|chief \w+ officer|cfo|coo|cto|spokesman|"
+    r"spokeswoman|spokesperson|analyst|minister"
+)
+_NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
+_AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
+_SUBJECT = re.compile(rf"({_NAME})\s+(?:(?:{_AUX})\s+)*$")
+_CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
+_MAKES = r"(?:will|would|is to|to)?\s*(?:make|manufacture|assemble|produce|build|supply)"
+_NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,26 @@ def _agent(verbs: str, name: str, sentence: str) -> bool:
     """Whether ``name`` is the agent of a passive ``verbs`` in ``sentence``."""
     pattern = rf"\b(?:{verbs})\b[^.;:]{{0,60}}?\bby\s+(?:the\s+)?{re.escape(name)}\b"
     return re.search(pattern, sentence, re.IGNORECASE) is not None
+
+
+def looks_person(name: str, text: str) -> bool:
+    """Whether ``text`` names ``name`` as a person, by a title beside it:
+    "Ashok Gupta, chairman of Optiemus Group" or "CEO of Lumora, Mei-Ling Chou"."""
+    esc = re.escape(name)
+    after = rf"\b{esc}\s*,\s*(?:the\s+|its\s+)?(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
+    org = r"[A-Z][\w&'’-]*(?:[ \t]+[A-Z][\w&'’-]*)*"  # within the sentence: no full stop
+    before = rf"\b(?i:{_TITLES})(?:[ \t]+(?:of|at)[ \t]+{org})?[ \t]*,?[ \t]+{esc}\b"
+    return re.search(after, text) is not None or re.search(before, text) is not None
+
+
+def trigger_subject(sentence: str, trigger_start: int) -> str | None:
+    """The name that opens the trigger's clause as its subject, if any:
+    "OnePlus" in "... maker OnePlus has decided to outsource production".
+    Only a capitalised name followed by nothing but auxiliaries counts."""
+    found = _SUBJECT.search(sentence[:trigger_start])
+    if found is None or found.group(1).casefold() in _NOT_NAMES:
+        return None
+    return found.group(1)
 
 
 def passive_sides(
@@ -155,12 +186,25 @@ def check_window(
             continue
         lo, hi = scope.near(anchor.start)
         changes: dict[str, object] = {}
+        people: list[str] = []
         for field in _PARTY_FIELDS:
             value = getattr(deal, field)
             if value and not _occurs_in(value, text, lo, hi, scope):
                 changes[field] = None
                 reason = "not in the sentences that state the deal; removed"
                 dropped.append(Dropped(f"{path}.{field}", value, reason))
+            elif value and field != "amount" and looks_person(value, text):
+                changes[field] = None
+                people.append(field)
+                dropped.append(Dropped(f"{path}.{field}", value, "a person, not a company"))
+        checked = deal.model_copy(update=changes)
+        if fixed := _maker_for_subject(checked, text, text[s_lo:s_hi], anchor.start - s_lo):
+            dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _CLIENT_IS_SUBJECT))
+            deal, checked = fixed, fixed
+            changes = {}
+        if why := _no_relation(checked, people, text[s_lo:s_hi], anchor.start - s_lo):
+            dropped.append(Dropped(path, deal.trigger or "", why))
+            continue
         if not deal.background and looks_background(text[s_lo:s_hi]):
             changes["background"] = True
         deal = deal.model_copy(update=changes)
@@ -170,6 +214,50 @@ def check_window(
         if deal.buyer or deal.target:
             kept.append(deal)
     return kept, dropped
+
+
+def _maker_for_subject(deal: WindowDeal, text: str, sentence: str, at: int) -> WindowDeal | None:
+    """A contract-manufacturing or sourcing deal set from the passage, or None.
+
+    When the trigger's subject is not a side ("Corvid has decided to outsource
+    production") and one side is named as the maker ("Delta will make the
+    products"), the subject is the client and the maker the supplier."""
+    subject = trigger_subject(sentence, at)
+    sides = [n for n in (deal.buyer, deal.target) if n]
+    if deal.type not in _TARGET_AGENT or subject is None or len(sides) < 2:
+        return None
+    if any(_is_subject(subject, n) for n in sides):
+        return None
+    makers = [n for n in sides if re.search(rf"\b{re.escape(n)}\s+{_MAKES}\b", text)]
+    if len(makers) != 1:
+        return None
+    return deal.model_copy(update={"buyer": subject, "target": makers[0]})
+
+
+def _is_subject(subject: str, name: str) -> bool:
+    """Whether the clause's subject names this party: the same company, or the
+    party's name closing a subject with words before it ("Chinese RealMe")."""
+    words = re.findall(r"[\w&]+", subject.casefold())
+    tail = re.findall(r"[\w&]+", name.casefold())
+    return same_company(subject, name) or (bool(tail) and words[-len(tail) :] == tail)
+
+
+def _no_relation(deal: WindowDeal, people: list[str], sentence: str, at: int) -> str | None:
+    """Why the deal states no relation between its parties, or None.
+
+    A deal that lost a side to a person, or that names two sides but not its
+    trigger's subject ("OnePlus has decided to outsource" given as a deal of
+    Optiemus and RealMe), is removed rather than kept half right."""
+    sides = {f: getattr(deal, f) for f in ("buyer", "target")}
+    if people and len([v for v in sides.values() if v]) < 2:
+        return "a side was a person, so no relation between companies is left; deal removed"
+    named = [n for n in sides.values() if n]
+    if len(named) < 2:
+        return None  # a lone side the checks left: nothing to judge the relation by
+    subject = trigger_subject(sentence, at)
+    if subject and not any(_is_subject(subject, n) for n in (*named, deal.seller) if n):
+        return f"the trigger's subject {subject!r} is not one of its parties; deal removed"
+    return None
 
 
 def orient_record(record: DealSlots, text: str, where: str) -> tuple[DealSlots, list[Dropped]]:

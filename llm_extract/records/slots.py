@@ -15,6 +15,8 @@ Both map onto :class:`~llm_extract.records.schemas.ArticleDeals`.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from .schemas import STRICT, ArticleDeals, Company, Deal, DealType, Money, Party, Role, span_field
@@ -116,8 +118,12 @@ SALE_TYPES = frozenset({DealType.ACQUISITION, DealType.STAKE_PURCHASE})
 """Deal types in which something is sold: the ones with a target business and a seller."""
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+def same_company(a: str, b: str) -> bool:
+    """One company: equal names, or one name's words opening the other's
+    ("Kavya" of "Kavya Electronics"), as an article shortens a name it gave."""
+    x, y = (re.findall(r"[\w&]+", n.casefold()) for n in (a, b))
+    short, long = sorted((x, y), key=len)
+    return bool(short) and long[: len(short)] == short
 
 
 def parties_of(
@@ -130,12 +136,12 @@ def parties_of(
     record states no relation (a small model copies one name into both slots
     when it cannot tell the sides apart). A seller is a party only where
     something is sold: an acquisition or a stake."""
-    if buyer and target and _same(buyer, target):
+    if buyer and target and same_company(buyer, target):
         return []
     first = _FIRST_PARTY.get(deal_type, Role.PARTNER)
     second = _SECOND_PARTY.get(deal_type, Role.PARTNER)
     parties = [Party(name=n, role=r) for n, r in ((buyer, first), (target, second)) if n]
-    repeats = seller is not None and any(_same(seller, p.name) for p in parties)
+    repeats = seller is not None and any(same_company(seller, p.name) for p in parties)
     if seller and parties and deal_type in SALE_TYPES and not repeats:
         parties.append(Party(name=seller, role=Role.SELLER))
     return parties

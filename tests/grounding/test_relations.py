@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from llm_extract.grounding.relations import check_window, passive_sides
+from llm_extract.grounding.relations import (
+    check_window,
+    looks_person,
+    passive_sides,
+    trigger_subject,
+)
 from llm_extract.records.schemas import DealType
 from llm_extract.records.slots import WindowDeal
 from llm_extract.text.windows import Window
@@ -114,3 +119,76 @@ def test_a_window_deal_with_its_sides_reversed_is_turned_round_and_reported() ->
     [kept], notes = check_window([deal], Window(0, len(text), text), "window[0]")
     assert (kept.buyer, kept.target) == ("Lumora", "Kavya Electronics")
     assert any("swapped" in n.reason for n in notes)
+
+
+def test_a_person_named_with_a_title_is_no_party_and_leaves_no_relation() -> None:
+    text = (
+        "Priya Natarajan, chairman of Corvid Labs, said the collaboration with "
+        "Brindle Foods would grow. Corvid Labs and Brindle Foods signed a partnership."
+    )
+    deal = _deal(type="partnership", trigger="collaboration", buyer="Corvid Labs",
+                 target="Priya Natarajan")  # fmt: skip
+    kept, dropped = check_window([deal], _window(text), "w")
+    assert kept == []
+    assert [d.value for d in dropped] == ["Priya Natarajan", "collaboration"]
+    assert dropped[0].reason == "a person, not a company"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "person"),
+    [
+        ("Priya Natarajan", "Priya Natarajan, chairman of Corvid Labs, said", True),
+        ("Tomas Reyes", "said the chief executive of Brindle, Tomas Reyes.", True),
+        ("Tomas Reyes", "said CEO Tomas Reyes", True),
+        ("Corvid Labs", "At Corvid Labs, CEO Tomas Reyes said", False),
+        ("Corvid Labs", "Corvid Labs, the maker of sensors, said", False),
+    ],
+)
+def test_a_title_beside_a_name_marks_a_person(name: str, text: str, person: bool) -> None:
+    assert looks_person(name, text) is person
+
+
+@pytest.mark.parametrize(
+    ("sentence", "trigger", "subject"),
+    [
+        ("After Acme and Beta, electronics maker Corvid has decided to outsource production.",
+         "decided to outsource", "Corvid"),
+        ("Granite Peak said on Monday it had agreed to acquire Bluewater.", "agreed to acquire",
+         None),
+        ("It will assemble the devices.", "assemble", None),
+        ("Lumora signed a contract manufacturing agreement.", "contract manufacturing", None),
+    ],
+)  # fmt: skip
+def test_the_subject_of_a_trigger(sentence: str, trigger: str, subject: str | None) -> None:
+    assert trigger_subject(sentence, sentence.index(trigger)) == subject
+
+
+def test_two_sides_that_leave_out_the_trigger_subject_are_no_deal() -> None:
+    text = (
+        "After Acme and Beta, electronics maker Corvid has decided to outsource production "
+        "to a local contract manufacturer. Delta Electronics will make the products."
+    )
+    deal = _deal(type="contract_manufacturing", trigger="decided to outsource production",
+                 buyer="Acme", target="Beta")  # fmt: skip
+    kept, dropped = check_window([deal], _window(text), "w")
+    assert kept == [] and "subject 'Corvid'" in dropped[-1].reason
+    right = deal.model_copy(update={"buyer": "Corvid", "target": "Delta Electronics"})
+    assert check_window([right], _window(text), "w")[0] == [right]
+
+
+def test_the_subject_outsourcing_to_a_named_maker_is_the_client() -> None:
+    text = (
+        "After Acme and Beta, electronics maker Corvid has decided to outsource production "
+        "to a local contract manufacturer. Delta Electronics will make the products."
+    )
+    deal = _deal(type="contract_manufacturing", trigger="decided to outsource production",
+                 buyer="Delta Electronics", target="Beta")  # fmt: skip
+    kept, dropped = check_window([deal], _window(text), "w")
+    assert [(k.buyer, k.target) for k in kept] == [("Corvid", "Delta Electronics")]
+    assert [d.value for d in dropped] == ["Delta Electronics"]
+
+
+def test_a_title_closing_the_sentence_before_marks_no_one() -> None:
+    text = "said Mei-Ling Chou, chief operating officer of Lumora.\n\nKavya Electronics makes it."
+    assert not looks_person("Kavya Electronics", text)
+    assert looks_person("Mei-Ling Chou", text)

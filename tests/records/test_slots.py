@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType, Role
-from llm_extract.records.slots import DealSlots, WindowDeal, parties_of
+from llm_extract.records.slots import DealSlots, WindowDeal, parties_of, same_company
 
 
 def test_roles_follow_the_deal_type() -> None:
@@ -19,7 +19,7 @@ def test_roles_follow_the_deal_type() -> None:
     ]
 
 
-@pytest.mark.parametrize("twin", ["Xiaomi", " xiaomi ", "XIAOMI"])
+@pytest.mark.parametrize("twin", ["Xiaomi", " xiaomi ", "XIAOMI", "Xiaomi Technology"])
 def test_one_company_on_both_sides_is_no_deal(twin: str) -> None:
     assert parties_of(DealType.CONTRACT_MANUFACTURING, "Xiaomi", twin, None) == []
     window = WindowDeal(trigger="signed", type=DealType.CONTRACT_MANUFACTURING, buyer="Xiaomi",
@@ -50,3 +50,15 @@ def test_no_deal_lists_one_company_twice(a: str, b: str, seller: str | None) -> 
 def test_only_a_sale_has_a_seller() -> None:
     parties = parties_of(DealType.CONTRACT_MANUFACTURING, "Lumora", "Kavya Electronics", "Netvolt")
     assert [p.role for p in parties] == [Role.CLIENT, Role.SUPPLIER]
+
+
+@given(names, names)
+def test_one_company_is_symmetric_and_a_shortened_name_is_the_same(a: str, b: str) -> None:
+    assert same_company(a, b) == same_company(b, a)
+    if a.split():
+        assert same_company(a, f"{a} Electronics")
+
+
+def test_names_sharing_only_a_first_word_are_two_companies() -> None:
+    assert not same_company("Zentara Group", "Zentara Electronics")
+    assert not same_company("OnePlus", "Optiemus")
