@@ -184,19 +184,7 @@ def check_window(
             reason = f"the trigger's sentence does not state a {deal.type.value}; deal removed"
             dropped.append(Dropped(f"{path}.type", deal.type.value, reason))
             continue
-        lo, hi = scope.near(anchor.start)
-        changes: dict[str, object] = {}
-        people: list[str] = []
-        for field in _PARTY_FIELDS:
-            value = getattr(deal, field)
-            if value and not _occurs_in(value, text, lo, hi, scope):
-                changes[field] = None
-                reason = "not in the sentences that state the deal; removed"
-                dropped.append(Dropped(f"{path}.{field}", value, reason))
-            elif value and field != "amount" and looks_person(value, text):
-                changes[field] = None
-                people.append(field)
-                dropped.append(Dropped(f"{path}.{field}", value, "a person, not a company"))
+        changes, people = _check_parties(deal, text, scope, anchor.start, (path, dropped))
         checked = deal.model_copy(update=changes)
         if fixed := _maker_for_subject(checked, text, text[s_lo:s_hi], anchor.start - s_lo):
             dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _CLIENT_IS_SUBJECT))
@@ -214,6 +202,31 @@ def check_window(
         if deal.buyer or deal.target:
             kept.append(deal)
     return kept, dropped
+
+
+def _check_parties(
+    deal: WindowDeal, text: str, scope: _Scope, at: int, out: tuple[str, list[Dropped]]
+) -> tuple[dict[str, object], list[str]]:
+    """Removals for the parties (and amount) not near the trigger at ``at``, or naming a person.
+
+    Returns the field changes and the fields that named a person; each removal
+    is appended to the dropped list of ``out`` under its path.
+    """
+    path, dropped = out
+    lo, hi = scope.near(at)
+    changes: dict[str, object] = {}
+    people: list[str] = []
+    for field in _PARTY_FIELDS:
+        value = getattr(deal, field)
+        if value and not _occurs_in(value, text, lo, hi, scope):
+            changes[field] = None
+            reason = "not in the sentences that state the deal; removed"
+            dropped.append(Dropped(f"{path}.{field}", value, reason))
+        elif value and field != "amount" and looks_person(value, text):
+            changes[field] = None
+            people.append(field)
+            dropped.append(Dropped(f"{path}.{field}", value, "a person, not a company"))
+    return changes, people
 
 
 def _maker_for_subject(deal: WindowDeal, text: str, sentence: str, at: int) -> WindowDeal | None:

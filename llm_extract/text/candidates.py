@@ -126,7 +126,8 @@ def candidate_spans(text: str) -> Candidates:
                 if words[i].lower() in _STOP or words[j].lower() in _STOP:
                     continue
                 phrases.setdefault(_squash(text[tokens[i][0] : tokens[j][1]]), None)
-    money = dict.fromkeys(_squash(m.group(0)) for m in _MONEY.finditer(text))
+    joined = _SOFT_BREAK.sub("", text)
+    money = dict.fromkeys(_squash(m.group(0)) for m in _MONEY.finditer(joined))
     return Candidates(list(names), [m for m in money if m], list(phrases))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from llm_extract.grounding.align import align, fold_text
@@ -274,6 +274,7 @@ def test_reworded_runs_of_whole_words_align(
 
 @settings(max_examples=150)
 @given(run=word_runs([*BASE_SEPARATORS, "-\n"]))
+@example(run=(["0", "0", "0", "dlrs"], " 0 0-\n0\tdlrs "))  # money across a soft line break
 def test_every_candidate_aligns(run: tuple[list[str], str]) -> None:
     text = run[1]
     for value in candidate_spans(text).for_kind("text"):
