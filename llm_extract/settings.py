@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+from pydantic import SecretStr
+
 from .errors import ConfigurationError
 from .redaction import check_url, redact_url
 
@@ -62,7 +64,7 @@ class Settings:
 
     model: str | None = None
     base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
+    api_key: SecretStr | str | None = field(default=None, repr=False)
     timeout: float = 60.0
     deadline: float = 180.0
     transport_retries: int = 4
@@ -88,6 +90,8 @@ class Settings:
     chunk_overlap: int = 400
 
     def __post_init__(self) -> None:
+        if isinstance(self.api_key, str):
+            object.__setattr__(self, "api_key", SecretStr(self.api_key))
         if self.response_format not in _FORMATS:
             raise ConfigurationError(
                 f"response_format must be one of {', '.join(_FORMATS)}, "
@@ -118,6 +122,16 @@ class Settings:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         if not (math.isfinite(self.backoff_base) and self.backoff_base >= 0):
             raise ConfigurationError("backoff_base must be a non-negative number of seconds")
+
+    @property
+    def secret(self) -> str | None:
+        """The API key itself, for the one place that sends it.
+
+        It is held as a :class:`~pydantic.SecretStr` (given as a plain string,
+        it is wrapped), so ``repr``, ``dataclasses.asdict``, pickled copies and
+        anything else that prints the settings show ``**********``."""
+        key = self.api_key
+        return key.get_secret_value() if isinstance(key, SecretStr) else key
 
     @property
     def embedded(self) -> bool:

@@ -34,7 +34,7 @@ def test_resolve_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("LLM_EXTRACT_MODEL", "from-os-environ")
     s = Settings.resolve()
-    assert s.api_key == SECRET
+    assert s.secret == SECRET
     assert s.model == "from-os-environ"
 
 
@@ -60,13 +60,13 @@ def test_precedence_explicit_then_ours_then_openai_then_default(
     if openai is not None:
         env[f"OPENAI_{field.upper()}"] = openai
     s = Settings.resolve(env=env, **{field: explicit})
-    assert getattr(s, field) == expected
+    assert (s.secret if field == "api_key" else getattr(s, field)) == expected
 
 
 def test_empty_environment_values_count_as_unset() -> None:
     env = {"LLM_EXTRACT_API_KEY": "", "OPENAI_API_KEY": "openai-key", "LLM_EXTRACT_MODEL": ""}
     s = Settings.resolve(env=env)
-    assert s.api_key == "openai-key"
+    assert s.secret == "openai-key"
     assert s.model is None
 
 
@@ -137,7 +137,7 @@ def test_explicit_model_name_wins() -> None:
 
 def test_api_key_never_appears_in_repr_str_or_describe() -> None:
     s = Settings.resolve(env={"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": "http://srv/v1"})
-    assert s.api_key == SECRET
+    assert s.secret == SECRET
     for shown in (repr(s), str(s), s.describe(), repr(s.with_(model="x"))):
         assert SECRET not in shown
     assert "http://srv/v1" in s.describe()
@@ -222,6 +222,22 @@ def test_an_openai_key_never_goes_to_another_provider() -> None:
     assert other.api_key is None and other.base_url is None and not other.embedded
     via_env = Settings.resolve({**env, "LLM_EXTRACT_MODEL": "google/gemini-2.5-flash"})
     assert via_env.api_key is None
-    assert Settings.resolve(env, model="gpt-4o-mini").api_key == env["OPENAI_API_KEY"]
+    assert Settings.resolve(env, model="gpt-4o-mini").secret == env["OPENAI_API_KEY"]
     ours = Settings.resolve({**env, "LLM_EXTRACT_API_KEY": "k-ours"}, model="anthropic/x")
-    assert ours.api_key == "k-ours"
+    assert ours.secret == "k-ours"
+
+
+def test_the_key_is_held_as_a_secret_wherever_settings_are_printed() -> None:
+    import dataclasses
+    import pickle
+
+    from pydantic import SecretStr
+
+    s = Settings.resolve(env={"OPENAI_API_KEY": SECRET})
+    assert isinstance(s.api_key, SecretStr) and s.secret == SECRET
+    for shown in (repr(s), str(dataclasses.asdict(s)), str(vars(s)), f"{s.api_key}"):
+        assert SECRET not in shown
+    copy = pickle.loads(pickle.dumps(s))  # how Ray carries settings to its actors
+    assert copy.secret == SECRET and copy == s
+    assert Settings(api_key=SecretStr(SECRET)) == Settings(api_key=SECRET)
+    assert Settings().secret is None

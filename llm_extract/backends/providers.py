@@ -162,7 +162,7 @@ class InstructorBackend:
         self.route = route(settings)
         self.model = self.route.model if self.route.provider != "openai" else settings.model_name
         self._base_url = base_url if base_url is not None else settings.base_url
-        self._key = key if key is not None else settings.api_key
+        self._key = key if key is not None else settings.secret
         self._format = settings.response_format
         if self.route.provider != "openai" and self._format != "auto":
             raise ConfigurationError("response_format applies to OpenAI-compatible servers only")

@@ -164,7 +164,7 @@ class _Batch:
             )  # fmt: skip
             record.update(status="ok", result=result.model_dump(mode="json"))
         except Exception as exc:
-            message = scrub(str(exc), self.settings.api_key)
+            message = scrub(str(exc), self.settings.secret)
             record.update(status="error", error={"type": type(exc).__name__, "message": message})
         finally:
             self.slots.release()

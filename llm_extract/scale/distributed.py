@@ -134,7 +134,7 @@ class Extractor:
             )
             row = ("ok", result.model_dump_json(), "")
         except Exception as exc:
-            row = ("error", "", f"{type(exc).__name__}: {scrub(str(exc), self.settings.api_key)}")
+            row = ("error", "", f"{type(exc).__name__}: {scrub(str(exc), self.settings.secret)}")
         return (*row, report.prompt_tokens, report.completion_tokens)
 
 
