@@ -31,12 +31,15 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fake_server import chat_completion  # stdlib only, like this stub
 
 # An invented article: no real companies, people or events.
 ARTICLE = (
@@ -113,22 +116,10 @@ class Stub:
     def answer(self, req: dict[str, Any]) -> dict[str, Any]:
         title, tool = self.schema_of(req)
         content = json.dumps(self.answers.get(title or "", {}))
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if tool:
-            call = dict(id="call_0", type="function", function=dict(name=tool, arguments=content))
-            message = {"role": "assistant", "content": None, "tool_calls": [call]}
         prompt = len(json.dumps(req.get("messages", []))) // 4
-        done = max(1, len(content) // 4)
-        return {
-            "id": f"chatcmpl-stub{self.served}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": req.get("model", "stub"),
-            "choices": [
-                {"index": 0, "message": message, "finish_reason": "tool_calls" if tool else "stop"}
-            ],
-            "usage": dict(prompt_tokens=prompt, completion_tokens=done, total_tokens=prompt + done),
-        }
+        usage = (prompt, max(1, len(content) // 4))
+        model = str(req.get("model", "stub"))
+        return chat_completion(content, n=self.served, model=model, usage=usage, tool=tool)
 
     async def route(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         if method == "POST" and path.endswith("/chat/completions"):

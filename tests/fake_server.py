@@ -371,28 +371,48 @@ def _gemini_body(step: Step, request: Any, n: int) -> dict[str, Any]:
                               "totalTokenCount": p + c}}  # fmt: skip
 
 
-def _chat_body(step: Step, request: Any, n: int) -> dict[str, Any]:
-    model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
+def chat_completion(
+    content: str | None,
+    *,
+    n: int,
+    model: str,
+    finish_reason: str | None = "stop",
+    refusal: str | None = None,
+    usage: tuple[int, int] | None = (11, 7),
+    tool: str | None = None,
+    empty: bool = False,
+) -> dict[str, Any]:
+    """An OpenAI chat-completion body: the one writer of that wire format for the
+    scripted fake here and the bench's load stub (``bench/stub_server.py``).
+
+    With ``tool``, the answer is a call of that function with ``content`` as its
+    arguments, as OpenAI's TOOLS mode returns it."""
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
+    if tool is not None:
+        call = {"id": f"call_{n}", "type": "function",
+                "function": {"name": tool, "arguments": content}}  # fmt: skip
+        message, finish_reason = {**message, "content": None, "tool_calls": [call]}, "tool_calls"
     out: dict[str, Any] = {
         "id": f"chatcmpl-fake-{n}",
         "object": "chat.completion",
         "created": 1_700_000_000 + n,
         "model": model,
-        "choices": [],
-    }
-    if step.kind != "empty":
-        out["choices"] = [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": step.content, "refusal": step.refusal},
-                "finish_reason": step.finish_reason,
-                "logprobs": None,
-            }
-        ]
-    if step.usage is not None:
-        p, c = step.usage
+        "choices": [] if empty else [
+            {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
+        ],
+    }  # fmt: skip
+    if usage is not None:
+        p, c = usage
         out["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
     return out
+
+
+def _chat_body(step: Step, request: Any, n: int) -> dict[str, Any]:
+    model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
+    return chat_completion(
+        step.content, n=n, model=model, finish_reason=step.finish_reason,
+        refusal=step.refusal, usage=step.usage, empty=step.kind == "empty",
+    )  # fmt: skip
 
 
 _BODIES = {"openai": _chat_body, "anthropic": _anthropic_body, "gemini": _gemini_body}
