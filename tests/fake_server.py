@@ -1,4 +1,4 @@
-"""A fault-injecting fake chat server, for tests only, in three wire formats.
+"""A fault-injecting fake chat server in three wire formats: the tests' and the benches' one fake.
 
 It listens on 127.0.0.1 on an ephemeral port in a background thread and
 serves ``POST /v1/chat/completions`` (OpenAI and compatible servers),
@@ -12,11 +12,18 @@ last step repeats (``repeat_last=True``, the default) or the server answers
 500 "script exhausted" and sets :attr:`FakeServer.exhausted`.
 
 Every request is recorded (method, path, lower-cased headers, parsed JSON
-body) so tests can assert what the client sent.
+body and its text) so tests can assert what the client sent; ``keep=N``
+remembers only the latest N, for long runs.
 
-Apart from :func:`completion`, the step constructors below build deliberately
-broken or hostile responses. They are FAULT FIXTURES for exercising the
-client's error handling, not examples of model output.
+:func:`answer_by_schema` answers each request with a fixed valid object for
+the schema it names, after a fixed latency: repeated, it is the load stub the
+benches run in a subprocess (``bench/stub_server.py``); :meth:`FakeServer.stats`
+counts what it served and the most requests in flight at once.
+
+Apart from :func:`completion` and :func:`answer_by_schema`, the step
+constructors below build deliberately broken or hostile responses. They are
+FAULT FIXTURES for exercising the client's error handling, not examples of
+model output.
 
 Everything is bounded: a hang sleeps at most ``max_sleep`` seconds (and is cut
 short at shutdown), idle keep-alive connections are closed at shutdown, and
@@ -32,33 +39,28 @@ import json
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-CHAT_PATH = "/v1/chat/completions"
-ANTHROPIC_PATH = "/v1/messages"
+from tests.fake_wire import (
+    ANTHROPIC_PATH,
+    BODIES,
+    CHAT_PATH,
+    Step,
+    chat_completion,
+    error_body,
+    estimated_usage,
+    schema_of,
+    wire_of,
+)
+
+__all__ = ["ANTHROPIC_PATH", "CHAT_PATH", "FakeServer", "Recorded", "Step", "chat_completion"]
 MAX_SLEEP = 10.0
 """Hard cap, in seconds, on any hang, whatever a step asks for."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """One scripted reaction to one request. Build these with the helpers below."""
-
-    kind: str
-    content: str | None = None
-    finish_reason: str | None = "stop"
-    refusal: str | None = None
-    usage: tuple[int, int] | None = (11, 7)
-    status: int = 200
-    body: Any = None
-    headers: tuple[tuple[str, str], ...] = ()
-    seconds: float = 0.0
-    then: Step | None = None
-    model: str | None = None
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     at: float = field(default_factory=time.monotonic)
+    raw: str = ""
 
     @property
     def response_format(self) -> Any:
@@ -168,6 +171,14 @@ def not_json(text: str = "<html>502 Bad Gateway</html> {") -> Step:
     return Step("raw", body=text)
 
 
+def answer_by_schema(answers: dict[str, Any], latency: float = 0.0) -> Step:
+    """After ``latency`` seconds, ``answers[title]`` (JSON) for the schema the request
+    names (see :func:`tests.fake_wire.schema_of`), ``{}`` for an unknown one; as a
+    tool call when the request sends tools. ``answers`` may grow while serving.
+    Usage is an estimate. Repeated, this is the benches' load stub."""
+    return Step("by_schema", body=answers, seconds=latency)
+
+
 def reset() -> Step:
     """FAULT FIXTURE: close the connection without sending any response."""
     return Step("reset")
@@ -179,6 +190,7 @@ def reset() -> Step:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # a burst of 128 new connections must not be refused
     fake: FakeServer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -216,27 +228,29 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self) -> None:
-        body = self._read_body()
-        self.wire = _wire(self.path)
+        body, raw = self._read_body()
+        self.wire = wire_of(self.path)
         if self.wire is None:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         fake = self.server.fake
-        step = fake._take(
-            Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        )
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        step = fake._take(Recorded("POST", self.path, headers, body, raw=raw))
         try:
             self._play(step, body)
         except OSError:  # the client gave up (timeout) and closed its end
             self.close_connection = True
+        finally:
+            fake._done()
 
-    def _read_body(self) -> Any:
+    def _read_body(self) -> tuple[Any, str]:
+        """The body parsed (its text when it is not JSON), and its text."""
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = (self.rfile.read(length) if length else b"").decode("utf-8", "replace")
         try:
-            return json.loads(raw) if raw else None
+            return (json.loads(raw) if raw else None), raw
         except ValueError:
-            return raw.decode("utf-8", "replace")
+            return raw, raw
 
     def _play(self, step: Step | None, body: Any) -> None:
         fake = self.server.fake
@@ -251,18 +265,23 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 step = completion(step.content)
             kind = step.kind
-        if kind == "hang":
+        if kind == "by_schema":
+            if fake._stopping.wait(min(step.seconds, fake.max_sleep)):
+                self.close_connection = True
+                return
+            self._answer(step.body, body)
+        elif kind == "hang":
             stopped = fake._stopping.wait(min(step.seconds, fake.max_sleep))
             if stopped:
                 self.close_connection = True
                 return
             self._play(step.then or completion("{}"), body)
         elif kind == "error":
-            self._send_json(step.status, _error_body(self.wire, step), dict(step.headers))
+            self._send_json(step.status, error_body(self.wire, step), dict(step.headers))
         elif kind in ("complete", "empty"):
-            self._send_json(200, _BODIES[self.wire](step, body, fake.next_id()))
+            self._send_json(200, BODIES[self.wire](step, body, fake.next_id()))
         elif kind == "drop":
-            whole = _BODIES[self.wire](completion("{}"), body, fake.next_id())
+            whole = BODIES[self.wire](completion("{}"), body, fake.next_id())
             payload = json.dumps(whole).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -286,6 +305,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise ValueError(f"unknown step kind {kind!r}")
 
+    def _answer(self, answers: dict[str, Any], body: Any) -> None:
+        title, tool = schema_of(body, answers)
+        content = json.dumps(answers.get(title or "", {}))
+        usage = estimated_usage(body, content)
+        if self.wire == "openai":
+            model = str(body.get("model") or "fake") if isinstance(body, dict) else "fake"
+            reply = chat_completion(content, n=self.server.fake.next_id(), model=model,
+                                    usage=usage, tool=tool)  # fmt: skip
+            self._send_json(200, reply)
+        else:
+            self._play(Step("complete", content=content, usage=usage), body)
+
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -298,139 +329,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _wire(path: str) -> str | None:
-    path = path.split("?", 1)[0].rstrip("/")
-    if path == CHAT_PATH:
-        return "openai"
-    if path == ANTHROPIC_PATH:
-        return "anthropic"
-    if path.startswith(("/v1beta/models/", "/v1/models/")) and path.endswith(":generateContent"):
-        return "gemini"
-    return None
-
-
-def _error_body(wire: str | None, step: Step) -> Any:
-    """An error body in the wire's own shape (the OpenAI one is the step's)."""
-    body = step.body
-    message = body.get("error", {}).get("message", "") if isinstance(body, dict) else str(body)
-    if wire == "anthropic":
-        return {"type": "error", "error": {"type": "api_error", "message": message}}
-    if wire == "gemini":
-        return {"error": {"code": step.status, "message": message, "status": "UNAVAILABLE"}}
-    return body
-
-
-def _arguments(content: str | None) -> dict[str, Any] | None:
-    """The answer as a tool call's arguments, or None when it is not a JSON object."""
-    try:
-        value = json.loads(content) if content is not None else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _anthropic_body(step: Step, request: Any, n: int) -> dict[str, Any]:
-    tools = request.get("tools") if isinstance(request, dict) else None
-    name = tools[0]["name"] if tools else "answer"
-    blocks: list[dict[str, Any]] = []
-    args = _arguments(step.content)
-    if step.kind != "empty" and step.refusal is None:
-        if args is not None:
-            blocks = [{"type": "tool_use", "id": f"toolu_fake_{n}", "name": name, "input": args}]
-        elif step.content is not None:
-            blocks = [{"type": "text", "text": step.content}]
-    stop = {"length": "max_tokens", None: "end_turn"}.get(step.finish_reason, "tool_use")
-    if step.refusal is not None:
-        stop = "refusal"
-    p, c = step.usage or (0, 0)
-    model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
-    return {"id": f"msg_fake_{n}", "type": "message", "role": "assistant", "model": model,
-            "content": blocks, "stop_reason": stop, "stop_sequence": None,
-            "usage": {"input_tokens": p, "output_tokens": c}}  # fmt: skip
-
-
-def _gemini_body(step: Step, request: Any, n: int) -> dict[str, Any]:
-    tools = request.get("tools") if isinstance(request, dict) else None
-    declared = (tools or [{}])[0].get("functionDeclarations") or [{"name": "answer"}]
-    args = _arguments(step.content)
-    if args is not None:
-        parts: list[dict[str, Any]] = [
-            {"functionCall": {"name": declared[0]["name"], "args": args}}
-        ]
-    else:
-        parts = [{"text": step.content}] if step.content is not None else []
-    finish = {"length": "MAX_TOKENS"}.get(step.finish_reason or "", "STOP")
-    if step.refusal is not None:
-        finish, parts = "SAFETY", []
-    p, c = step.usage or (0, 0)
-    candidates = [] if step.kind == "empty" else [
-        {"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}
-    ]  # fmt: skip
-    return {"candidates": candidates, "modelVersion": step.model or "fake-gemini",
-            "usageMetadata": {"promptTokenCount": p, "candidatesTokenCount": c,
-                              "totalTokenCount": p + c}}  # fmt: skip
-
-
-def chat_completion(
-    content: str | None,
-    *,
-    n: int,
-    model: str,
-    finish_reason: str | None = "stop",
-    refusal: str | None = None,
-    usage: tuple[int, int] | None = (11, 7),
-    tool: str | None = None,
-    empty: bool = False,
-) -> dict[str, Any]:
-    """An OpenAI chat-completion body: the one writer of that wire format for the
-    scripted fake here and the bench's load stub (``bench/stub_server.py``).
-
-    With ``tool``, the answer is a call of that function with ``content`` as its
-    arguments, as OpenAI's TOOLS mode returns it."""
-    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
-    if tool is not None:
-        call = {"id": f"call_{n}", "type": "function",
-                "function": {"name": tool, "arguments": content}}  # fmt: skip
-        message, finish_reason = {**message, "content": None, "tool_calls": [call]}, "tool_calls"
-    out: dict[str, Any] = {
-        "id": f"chatcmpl-fake-{n}",
-        "object": "chat.completion",
-        "created": 1_700_000_000 + n,
-        "model": model,
-        "choices": [] if empty else [
-            {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
-        ],
-    }  # fmt: skip
-    if usage is not None:
-        p, c = usage
-        out["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-    return out
-
-
-def _chat_body(step: Step, request: Any, n: int) -> dict[str, Any]:
-    model = step.model or (request.get("model") if isinstance(request, dict) else None) or "fake"
-    return chat_completion(
-        step.content, n=n, model=model, finish_reason=step.finish_reason,
-        refusal=step.refusal, usage=step.usage, empty=step.kind == "empty",
-    )  # fmt: skip
-
-
-_BODIES = {"openai": _chat_body, "anthropic": _anthropic_body, "gemini": _gemini_body}
-
-
 class FakeServer:
     """The scripted server. ``start()`` returns self; ``stop()`` is idempotent."""
 
     def __init__(
-        self, steps: Sequence[Step], *, repeat_last: bool = True, max_sleep: float = MAX_SLEEP
+        self,
+        steps: Sequence[Step],
+        *,
+        repeat_last: bool = True,
+        max_sleep: float = MAX_SLEEP,
+        keep: int | None = None,
     ) -> None:
+        """``keep`` bounds the requests remembered (the latest ones), for long runs."""
         self._steps = list(steps)
         self.repeat_last = repeat_last
         self.max_sleep = min(max_sleep, MAX_SLEEP)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._requests: list[Recorded] = []
+        self._requests: deque[Recorded] = deque(maxlen=keep)
         self._ids = 0
+        self._in_flight = self._peak = self._served = 0
         self.exhausted = False
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -502,9 +420,30 @@ class FakeServer:
             self._ids += 1
             return self._ids
 
+    def stats(self) -> dict[str, int]:
+        """Requests answered and the most in flight at once since the last call."""
+        with self._lock:
+            out = {"served": self._served, "peak_inflight": self._peak}
+            self._served, self._peak = 0, self._in_flight
+            return out
+
+    def take_requests(self) -> list[Recorded]:
+        """The remembered requests, forgetting them."""
+        with self._lock:
+            out = list(self._requests)
+            self._requests.clear()
+            return out
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._served += 1
+
     def _take(self, record: Recorded) -> Step | None:
         with self._lock:
             self._requests.append(record)
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
             if len(self._steps) > 1 or (self._steps and not self.repeat_last):
                 return self._steps.pop(0)
             if self._steps:
