@@ -51,7 +51,11 @@ _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|offi
 _SUBJECT = re.compile(rf"({_NAME})\s+(?:(?:{_AUX})\s+)*$")
 _CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
 _MAKES = r"(?:will|would|is to|to)?\s*(?:make|manufacture|assemble|produce|build|supply)"
-_NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who"}
+_NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who",
+              "by", "after", "before", "since", "in", "on", "upon", "with", "without", "for",
+              "from", "through", "under", "as", "while", "when", "once", "if", "and", "but",
+              "also", "then", "instead", "besides", "despite", "following", "to", "of"}  # fmt: skip
+"""Capitalised words that open a clause without naming its subject ("By purchasing ...")."""
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from llm_extract.evals.runner import model_name, recording_path
 from llm_extract.present.cli import app
+from llm_extract.settings import Settings
 from tests.conftest import CORPUS, ROOT, corpus_file
 
 MODEL = "gemma-3-270m-q4_k_m"
-RECORDING = ROOT / "evals" / "recordings" / f"{MODEL}.jsonl"
+RECORDING = recording_path(ROOT / "evals" / "recordings", model_name(Settings()))
+"""Where ``--replay`` looks by default: the model's id carries the adapter's hash,
+so a new adapter needs its own recording (the README's replay commands rely on it)."""
 BASELINES = ROOT / "evals" / "baselines"
 CASES = {
     "seed": [str(ROOT / "evals" / "gold" / "seed.jsonl")],
@@ -60,7 +64,7 @@ def test_replayed_sentivent_holds_its_baseline(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     baseline = BASELINES / f"{MODEL}.sentivent.json"
-    recording = ROOT / "evals" / "recordings" / f"{MODEL}.sentivent.jsonl"
+    recording = RECORDING.with_suffix(".sentivent.jsonl")
     args = [str(gold), "--split", "holdout", "--replay", "--recording", str(recording)]
     code, out = _eval([*args, "--against", str(baseline)])
     assert code == 0, out

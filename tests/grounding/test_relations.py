@@ -157,6 +157,9 @@ def test_a_title_beside_a_name_marks_a_person(name: str, text: str, person: bool
          None),
         ("It will assemble the devices.", "assemble", None),
         ("Lumora signed a contract manufacturing agreement.", "contract manufacturing", None),
+        ("By purchasing Bluewater, Granite Peak gains a grocery brand.", "purchasing", None),
+        ("After buying Bluewater, Granite Peak grew.", "buying", None),
+        ("Since acquiring Bluewater, Granite Peak grew.", "acquiring", None),
     ],
 )  # fmt: skip
 def test_the_subject_of_a_trigger(sentence: str, trigger: str, subject: str | None) -> None:
@@ -192,3 +195,10 @@ def test_a_title_closing_the_sentence_before_marks_no_one() -> None:
     text = "said Mei-Ling Chou, chief operating officer of Lumora.\n\nKavya Electronics makes it."
     assert not looks_person("Kavya Electronics", text)
     assert looks_person("Mei-Ling Chou", text)
+
+
+def test_a_clause_opened_by_a_preposition_keeps_its_deal() -> None:
+    text = "By purchasing Bluewater Foods, Granite Peak has bought a well-known grocery brand."
+    deal = _deal(type="acquisition", trigger="purchasing", buyer="Granite Peak",
+                 target="Bluewater Foods")  # fmt: skip
+    assert check_window([deal], _window(text), "w")[0] == [deal]
