@@ -30,7 +30,7 @@ _STOP = {
 }  # fmt: skip
 _MONEY = re.compile(
     r"(?:(?<!\w)(?:US|C|A|HK|S)?[$£€¥₹]|\b(?:Rs\.?|INR|USD|EUR|GBP)\s?)\d[\d,.]*(?:\s?(?:billion|million|"
-    r"thousand|bln|mln|bn|mn|crore|lakh|[bmkBMK])\b)?"
+    r"thousand|bln|mln|bn|mn|crore|lakh|[bmkBMK])\b)?(?!\w)"
     r"|(?<!\w)(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
     r"(?:\s(?:billion|million|thousand|bln|mln|crore|lakh))?"
     r"(?:\s[A-Z][a-z]+)?\s(?:dlrs|dollars|francs|marks|yen|pounds|stg|sterling|rupees|"

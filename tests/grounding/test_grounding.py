@@ -275,6 +275,7 @@ def test_reworded_runs_of_whole_words_align(
 @settings(max_examples=150)
 @given(run=word_runs([*BASE_SEPARATORS, "-\n"]))
 @example(run=(["0", "0", "0", "dlrs"], " 0 0-\n0\tdlrs "))  # money across a soft line break
+@example(run=(["$5", "0X"], " $5-\n0X "))  # joined, "$50X" is one token, not "$50"
 def test_every_candidate_aligns(run: tuple[list[str], str]) -> None:
     text = run[1]
     for value in candidate_spans(text).for_kind("text"):
