@@ -135,7 +135,11 @@ def parties_of(
     company does not buy, merge with or make products for itself, so such a
     record states no relation (a small model copies one name into both slots
     when it cannot tell the sides apart). A seller is a party only where
-    something is sold: an acquisition or a stake."""
+    something is sold: an acquisition or a stake. A name with no letter or digit
+    (" ", "-") names no one."""
+    buyer, target, seller = (
+        n if n and re.search(r"\w", n) else None for n in (buyer, target, seller)
+    )
     if buyer and target and same_company(buyer, target):
         return []
     first = _FIRST_PARTY.get(deal_type, Role.PARTNER)

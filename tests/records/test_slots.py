@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType, Role
@@ -41,6 +41,7 @@ names = st.text(st.characters(categories=["L", "Zs"]), min_size=1, max_size=20)
 
 
 @given(names, names, st.none() | names)
+@example(" ", " ", None)  # blank names are no names
 def test_no_deal_lists_one_company_twice(a: str, b: str, seller: str | None) -> None:
     parties = parties_of(DealType.ACQUISITION, a, b, seller)
     folded = [" ".join(p.name.split()).casefold() for p in parties]
