@@ -58,7 +58,13 @@ from tests.fake_wire import (
     wire_of,
 )
 
-__all__ = ["ANTHROPIC_PATH", "CHAT_PATH", "FakeServer", "Recorded", "Step", "chat_completion"]
+__all__ = [
+    "ANTHROPIC_PATH", "CHAT_PATH", "FakeServer", "Recorded", "Step", "answer_by_schema",
+    "chat_completion", "completion", "drop", "empty_choices", "error", "fake_server", "hang",
+    "llama_cpp_like", "not_json", "rate_limited", "refusal", "reject_response_format", "reset",
+    "server_error", "unauthorized_echoing",
+]  # fmt: skip
+"""What the tests and benches import; the wire names are re-exported from fake_wire."""
 MAX_SLEEP = 10.0
 """Hard cap, in seconds, on any hang, whatever a step asks for."""
 
