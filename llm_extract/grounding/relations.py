@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 
 from ..records.schemas import DealType
-from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, same_company
+from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words, same_company
 from ..text.sentences import injected_spans, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
@@ -190,11 +190,12 @@ def check_window(
             continue
         changes, people = _check_parties(deal, text, scope, anchor.start, (path, dropped))
         checked = deal.model_copy(update=changes)
-        if fixed := _maker_for_subject(checked, text, text[s_lo:s_hi], anchor.start - s_lo):
+        subject = trigger_subject(text[s_lo:s_hi], anchor.start - s_lo)
+        if fixed := _maker_for_subject(checked, text, subject):
             dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _CLIENT_IS_SUBJECT))
             deal, checked = fixed, fixed
             changes = {}
-        if why := _no_relation(checked, people, text[s_lo:s_hi], anchor.start - s_lo):
+        if why := _no_relation(checked, people, subject):
             dropped.append(Dropped(path, deal.trigger or "", why))
             continue
         if not deal.background and looks_background(text[s_lo:s_hi]):
@@ -233,13 +234,12 @@ def _check_parties(
     return changes, people
 
 
-def _maker_for_subject(deal: WindowDeal, text: str, sentence: str, at: int) -> WindowDeal | None:
+def _maker_for_subject(deal: WindowDeal, text: str, subject: str | None) -> WindowDeal | None:
     """A contract-manufacturing or sourcing deal set from the passage, or None.
 
-    When the trigger's subject is not a side ("Corvid has decided to outsource
-    production") and one side is named as the maker ("Delta will make the
-    products"), the subject is the client and the maker the supplier."""
-    subject = trigger_subject(sentence, at)
+    When the trigger's ``subject`` is not a side ("Corvid has decided to
+    outsource production") and one side is named as the maker ("Delta will
+    make the products"), the subject is the client and the maker the supplier."""
     sides = [n for n in (deal.buyer, deal.target) if n]
     if deal.type not in _TARGET_AGENT or subject is None or len(sides) < 2:
         return None
@@ -254,24 +254,22 @@ def _maker_for_subject(deal: WindowDeal, text: str, sentence: str, at: int) -> W
 def _is_subject(subject: str, name: str) -> bool:
     """Whether the clause's subject names this party: the same company, or the
     party's name closing a subject with words before it ("Chinese RealMe")."""
-    words = re.findall(r"[\w&]+", subject.casefold())
-    tail = re.findall(r"[\w&]+", name.casefold())
+    words, tail = name_words(subject), name_words(name)
     return same_company(subject, name) or (bool(tail) and words[-len(tail) :] == tail)
 
 
-def _no_relation(deal: WindowDeal, people: list[str], sentence: str, at: int) -> str | None:
+def _no_relation(deal: WindowDeal, people: list[str], subject: str | None) -> str | None:
     """Why the deal states no relation between its parties, or None.
 
     A deal that lost a side to a person, or that names two sides but not its
-    trigger's subject ("OnePlus has decided to outsource" given as a deal of
-    Optiemus and RealMe), is removed rather than kept half right."""
+    trigger's ``subject`` ("OnePlus has decided to outsource" given as a deal
+    of Optiemus and RealMe), is removed rather than kept half right."""
     sides = {f: getattr(deal, f) for f in ("buyer", "target")}
     if people and len([v for v in sides.values() if v]) < 2:
         return "a side was a person, so no relation between companies is left; deal removed"
     named = [n for n in sides.values() if n]
     if len(named) < 2:
         return None  # a lone side the checks left: nothing to judge the relation by
-    subject = trigger_subject(sentence, at)
     if subject and not any(_is_subject(subject, n) for n in (*named, deal.seller) if n):
         return f"the trigger's subject {subject!r} is not one of its parties; deal removed"
     return None

@@ -118,10 +118,15 @@ SALE_TYPES = frozenset({DealType.ACQUISITION, DealType.STAKE_PURCHASE})
 """Deal types in which something is sold: the ones with a target business and a seller."""
 
 
+def name_words(name: str) -> list[str]:
+    """A company name's words, case-folded, without punctuation: what the name checks compare."""
+    return re.findall(r"[\w&]+", name.casefold())
+
+
 def same_company(a: str, b: str) -> bool:
     """One company: equal names, or one name's words opening the other's
     ("Kavya" of "Kavya Electronics"), as an article shortens a name it gave."""
-    x, y = (re.findall(r"[\w&]+", n.casefold()) for n in (a, b))
+    x, y = name_words(a), name_words(b)
     short, long = sorted((x, y), key=len)
     return bool(short) and long[: len(short)] == short
 
@@ -137,9 +142,7 @@ def parties_of(
     when it cannot tell the sides apart). A seller is a party only where
     something is sold: an acquisition or a stake. A name with no letter or digit
     (" ", "-") names no one."""
-    buyer, target, seller = (
-        n if n and re.search(r"\w", n) else None for n in (buyer, target, seller)
-    )
+    buyer, target, seller = (n if n and name_words(n) else None for n in (buyer, target, seller))
     if buyer and target and same_company(buyer, target):
         return []
     first = _FIRST_PARTY.get(deal_type, Role.PARTNER)
