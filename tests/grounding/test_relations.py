@@ -166,11 +166,14 @@ def test_the_subject_of_a_trigger(sentence: str, trigger: str, subject: str | No
     assert trigger_subject(sentence, sentence.index(trigger)) == subject
 
 
+_OUTSOURCING = (
+    "After Acme and Beta, electronics maker Corvid has decided to outsource production "
+    "to a local contract manufacturer. Delta Electronics will make the products."
+)
+
+
 def test_two_sides_that_leave_out_the_trigger_subject_are_no_deal() -> None:
-    text = (
-        "After Acme and Beta, electronics maker Corvid has decided to outsource production "
-        "to a local contract manufacturer. Delta Electronics will make the products."
-    )
+    text = _OUTSOURCING
     deal = _deal(type="contract_manufacturing", trigger="decided to outsource production",
                  buyer="Acme", target="Beta")  # fmt: skip
     kept, dropped = check_window([deal], _window(text), "w")
@@ -180,10 +183,7 @@ def test_two_sides_that_leave_out_the_trigger_subject_are_no_deal() -> None:
 
 
 def test_the_subject_outsourcing_to_a_named_maker_is_the_client() -> None:
-    text = (
-        "After Acme and Beta, electronics maker Corvid has decided to outsource production "
-        "to a local contract manufacturer. Delta Electronics will make the products."
-    )
+    text = _OUTSOURCING
     deal = _deal(type="contract_manufacturing", trigger="decided to outsource production",
                  buyer="Delta Electronics", target="Beta")  # fmt: skip
     kept, dropped = check_window([deal], _window(text), "w")
