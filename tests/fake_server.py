@@ -223,6 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
     wire: str | None = None
+    _released = True  # only a POST that took a step has something to release
     timeout = MAX_SLEEP + 5  # an idle keep-alive connection never outlives this
     disable_nagle_algorithm = True  # headers and body go out as separate writes
 
@@ -242,12 +243,24 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         headers = {k.lower(): v for k, v in self.headers.items()}
         step = fake._take(Recorded("POST", self.path, headers, body, raw=raw))
+        self._released = False
         try:
             self._play(step, body)
         except OSError:  # the client gave up (timeout) and closed its end
             self.close_connection = True
         finally:
-            fake._done()
+            self._release()
+
+    def _release(self) -> None:
+        """Count this request served, once, before its last byte goes out.
+
+        Counted after the write, a client could read the answer and ask
+        ``stats()`` before the count moved (or send its next request while this
+        one still looked in flight).
+        """
+        if not self._released:
+            self._released = True
+            self.server.fake._done()
 
     def _read_body(self) -> tuple[Any, str]:
         """The body parsed (its text when it is not JSON), and its text."""
@@ -293,6 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload) + 100))
             self.end_headers()
+            self._release()
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
             self.close_connection = True
@@ -303,9 +317,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            self._release()
             self.wfile.write(data)
             self.wfile.flush()
         elif kind == "reset":
+            self._release()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
         else:
@@ -331,6 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        self._release()
         self.wfile.write(data)
         self.wfile.flush()
 

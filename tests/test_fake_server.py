@@ -73,6 +73,21 @@ def test_keep_bounds_the_records_and_stats_count_then_reset() -> None:
         assert srv.stats() == {"served": 0, "peak_inflight": 0}
 
 
+def test_a_request_counts_as_served_before_its_answer_arrives() -> None:
+    """Asked right after each answer, ``stats()`` has already counted it.
+
+    Counted after the write (as the first version did), the count lagged the
+    client now and then: CI read 4 served of 5.
+    """
+    with fake_server([answer_by_schema(ANSWERS)]) as srv:
+        client = openai.OpenAI(base_url=srv.base_url, api_key="k", max_retries=0)
+        lags = 0
+        for _ in range(300):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            lags += srv.stats() != {"served": 1, "peak_inflight": 1}
+        assert lags == 0
+
+
 def test_a_burst_of_new_connections_is_served_concurrently() -> None:
     """128 clients connecting at once: none refused, all in flight together."""
 
