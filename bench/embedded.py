@@ -23,12 +23,20 @@ Three measurements on the same GGUF and the same Utah dev stories (read from
    the single-record path without it (``--strategy record``,
    ``LLM_EXTRACT_ADAPTER=none``), the same checkout and stories, in turn,
    with the micro-F1 each reaches. Ratio windows / record.
+5. **The runtime's own slot ceiling**: every deal window's body sent straight
+   to a fresh xllamacpp server with one slot and with two (as many threads
+   as slots), with the schema and without: the most ``batch`` could gain
+   from slots on this machine, whatever the library does.
+6. **Speculative decoding without a draft model**: llama.cpp's n-gram
+   decoders (``speculative.types``) on the same windows, one slot, each in a
+   fresh process right after one without, `--rounds` times (median ratio).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,14 +55,46 @@ def _stories(n: int) -> list[dict[str, Any]]:
     return [r for r in rows if split_of(f"utah-{r['id']}") == "holdout"][:n]
 
 
-def raw_vs_library(stories: list[dict[str, Any]]) -> None:
-    from llm_extract.backends.embedded import RuntimeSpec, model_id, runtime
+def _window_bodies(
+    stories: list[dict[str, Any]], settings: Any, *, first_only: bool = False
+) -> list[dict[str, Any]]:
+    """The library's own chat request for each deal window (its first one, if
+    ``first_only``), as the body xllamacpp takes, with the ``Request`` under
+    ``"_request"``."""
+    from llm_extract.backends.embedded import model_id
     from llm_extract.backends.providers import make_backend
     from llm_extract.core.pipeline import Run
     from llm_extract.prompts.build import WINDOWS_TUNED
     from llm_extract.records.slots import WindowDeals
-    from llm_extract.settings import Settings
     from llm_extract.text.windows import find_windows
+
+    backend = make_backend(settings)
+    bodies = []
+    for story in stories:
+        windows = find_windows(story["text"], settings.window_chars)
+        for window in windows[:1] if first_only else windows:
+            run = Run(window.text, WindowDeals, WINDOWS_TUNED, settings, backend, logprobs=True)
+            request = run.request()
+            bodies.append({
+                "model": model_id(settings),
+                "messages": request.messages,
+                "max_tokens": request.max_tokens,
+                "temperature": request.temperature,
+                "seed": request.seed,
+                "logprobs": True,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": request.schema_name, "schema": request.schema},
+                },
+                "_request": request,
+            })  # fmt: skip
+    return bodies
+
+
+def raw_vs_library(stories: list[dict[str, Any]]) -> None:
+    from llm_extract.backends.embedded import RuntimeSpec, runtime
+    from llm_extract.backends.providers import make_backend
+    from llm_extract.settings import Settings
 
     settings = Settings(slots=1)
     backend = make_backend(settings)
@@ -64,24 +104,8 @@ def raw_vs_library(stories: list[dict[str, Any]]) -> None:
         "library": [0, 0, 0, 0],
         "free": [0, 0, 0, 0],
     }
-    for story in stories:
-        window = find_windows(story["text"], settings.window_chars)
-        if not window:
-            continue
-        run = Run(window[0].text, WindowDeals, WINDOWS_TUNED, settings, backend, logprobs=True)
-        request = run.request()
-        body: dict[str, Any] = {
-            "model": model_id(settings),
-            "messages": request.messages,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "seed": request.seed,
-            "logprobs": True,
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": request.schema_name, "schema": request.schema},
-            },
-        }
+    for body in _window_bodies(stories, settings, first_only=True):
+        request = body.pop("_request")
         free = {k: v for k, v in body.items() if k != "response_format"}
         free["max_tokens"] = 96
         server.chat(body)  # untimed: every timed call below then finds the prompt cached
@@ -208,6 +232,113 @@ def batch(stories: list[dict[str, Any]]) -> None:
     print(f"   ratio {default} slots / 1 slot: {rates[default] / rates[1]:.2f}")
 
 
+def raw_slots(stories: list[dict[str, Any]]) -> None:
+    """The runtime's own ceiling for parallel slots: what ``batch`` could gain at most."""
+    print(f"5. raw xllamacpp, every deal window of {len(stories)} stories, one slot vs two")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "stories.json"
+        source.write_text(json.dumps(stories))
+        for mode in ("schema", "free"):
+            rates = {}
+            for slots in (1, 2):
+                windows, seconds, _ = _run_worker(slots, mode, "none", source)
+                rates[slots] = windows / seconds * 60
+                print(f"   {mode}, {slots} slot(s): {rates[slots]:.1f} windows/min")
+            print(f"   {mode}: ratio 2 slots / 1 slot: {rates[2] / rates[1]:.2f}")
+
+
+SPECULATIVE = ("none", "ngram_simple", "ngram_map_k", "ngram_mod", "ngram_map_k:2,8")
+"""llama.cpp's draft-free speculative decoders, at their defaults, and map_k
+with 2-token keys and 8-token drafts (the best of a few tried on Utah
+non-holdout stories)."""
+
+
+def speculative(stories: list[dict[str, Any]], rounds: int) -> None:
+    """Draft-free speculative decoding: does llama.cpp's n-gram lookup pay here?
+
+    Fresh processes differ by 10-15% on this machine, so each decoder runs
+    right after a run without one, ``rounds`` times, and the median ratio
+    counts; the drafted and accepted tokens say whether it drafted at all."""
+    print(f"6. raw xllamacpp, every deal window of {len(stories)} stories, n-gram speculation")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "stories.json"
+        source.write_text(json.dumps(stories))
+        ratios: dict[str, list[float]] = {spec: [] for spec in SPECULATIVE[1:]}
+        drafts: dict[str, list[int]] = {}
+        for _ in range(rounds):
+            for spec in SPECULATIVE[1:]:
+                _, base, _ = _run_worker(1, "schema", "none", source)
+                _, seconds, drafts[spec] = _run_worker(1, "schema", spec, source)
+                ratios[spec].append(base / seconds)
+        for spec, values in ratios.items():
+            drafted, accepted = drafts[spec]
+            shown = ", ".join(f"{v:.2f}" for v in values)
+            print(
+                f"   {spec}: ratio to none {statistics.median(values):.2f} "
+                f"(rounds {shown}); {drafted} tokens drafted, {accepted} accepted"
+            )
+
+
+def _run_worker(slots: int, mode: str, spec: str, source: Path) -> tuple[int, float, list[int]]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", f"{slots}|{mode}|{spec}|{source}"],
+        check=True, capture_output=True, text=True, env=_env(),
+    )  # fmt: skip
+    windows, seconds, drafted = json.loads(out.stdout.strip().splitlines()[-1])
+    return int(windows), float(seconds), drafted
+
+
+def _speculate(params: Any, spec: str) -> Any:
+    """``params`` (``CommonParams``) given a draft-free speculative decoder:
+    ``type[:key,draft]``."""
+    import xllamacpp
+
+    name, _, sizes = spec.partition(":")
+    kind = getattr(xllamacpp.common_speculative_type, "COMMON_SPECULATIVE_TYPE_" + name.upper())
+    params.speculative.types = [kind]
+    if sizes:
+        group = getattr(params.speculative, name)
+        group.size_n, group.size_m = (int(x) for x in sizes.split(","))
+    return params
+
+
+def _slots_worker(arg: str) -> None:
+    """In a fresh process: a server with ``slots`` slots (and the speculative
+    decoder ``spec``), as many threads sending every window's body (``free``:
+    without the schema), one untimed call first; prints windows and seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import xllamacpp
+
+    from llm_extract.backends.embedded import Runtime, RuntimeSpec
+    from llm_extract.settings import Settings
+
+    slots, mode, spec, source = arg.split("|", 3)
+    settings = Settings(slots=int(slots))
+    if spec != "none":
+        real = xllamacpp.Server
+
+        class Speculating:
+            def __new__(cls, params: Any) -> Any:
+                return real(_speculate(params, spec))
+
+        xllamacpp.Server = Speculating  # the runtime builds its params; this adds one
+    server = Runtime(RuntimeSpec.from_settings(settings))
+    bodies = _window_bodies(json.loads(Path(source).read_text()), settings)
+    for body in bodies:
+        body.pop("_request")
+        if mode == "free":
+            body.pop("response_format")
+    server.chat(bodies[0])
+    started = time.perf_counter()
+    with ThreadPoolExecutor(int(slots)) as pool:
+        outs = list(pool.map(server.chat, bodies))
+    seconds = time.perf_counter() - started
+    timings = [out.get("timings") or {} for out in outs]
+    drafted = [sum(t.get(k, 0) for t in timings) for k in ("draft_n", "draft_n_accepted")]
+    print(json.dumps([len(bodies), seconds, drafted]))
+
+
 def _env() -> dict[str, str]:
     import os
 
@@ -220,9 +351,16 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path)
     parser.add_argument("--baseline-python")
     parser.add_argument(
-        "--skip", default="", help="comma list of parts to skip: raw,e2e,batch,strategy"
+        "--skip",
+        default="",
+        help="parts to skip, comma-separated: raw,e2e,batch,strategy,slots,speculative",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of part 6")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        _slots_worker(args.worker)
+        return
     stories = _stories(args.stories)
     skip = set(args.skip.split(","))
     if "raw" not in skip:
@@ -233,6 +371,10 @@ def main() -> None:
         batch(stories)
     if "strategy" not in skip:
         strategies(len(stories))
+    if "slots" not in skip:
+        raw_slots(stories)
+    if "speculative" not in skip:
+        speculative(stories, args.rounds)
 
 
 if __name__ == "__main__":
