@@ -7,8 +7,9 @@ coin-flip between two candidates shows in the token where they part. The
 probabilities are the model's, before any grammar masked its choices, so a
 value the grammar forced scores low: exactly the doubt worth reporting.
 
-:func:`confidences` maps each scalar of a JSON answer, by its dotted path, to
-that probability. It needs the answer's text to be the tokens' concatenation;
+:func:`confidences` maps each scalar of a JSON answer, and each empty list
+(``"deals": []`` is the model's "no deals", worth a second look when unsure),
+by its dotted path, to that probability. It needs the answer's text to be the tokens' concatenation;
 when it is not (a repaired answer, a server that drops logprobs), it returns
 nothing rather than guess.
 """
@@ -55,7 +56,9 @@ def _spans(text: str) -> list[tuple[tuple[object, ...], int, int]]:
                 i = skip(i + 1) if text[i] == "," else i
             return i + 1
         if text[i] == "[":
-            i, n = skip(i + 1), 0
+            start, (i, n) = i, (skip(i + 1), 0)
+            if text[i] == "]":  # an empty list is a choice too: "no deals"
+                out.append((path, start, i + 1))
             while text[i] != "]":
                 i = skip(value(i, (*path, n)))
                 n += 1
@@ -70,7 +73,7 @@ def _spans(text: str) -> list[tuple[tuple[object, ...], int, int]]:
 
 
 def confidences(content: str, tokens: Sequence[Token] | None) -> list[Confidence]:
-    """The confidence of every scalar in ``content`` (see the module docstring)."""
+    """The confidence of every scalar and empty list in ``content`` (see the module docstring)."""
     if not tokens or "".join(str(t[0]) for t in tokens) != content:
         return []
     try:

@@ -28,6 +28,12 @@ def test_each_scalar_gets_the_probability_of_its_least_likely_token() -> None:
     assert found["deals[0].seller"].value == "null"
 
 
+def test_an_empty_list_gets_the_probability_of_the_token_that_closed_it() -> None:
+    tokens = [('{"', -0.01), ("deals", -0.01), ('":', -0.01), (" [", -0.02), ("]}", math.log(0.3))]
+    [found] = confidences('{"deals": []}', tokens)
+    assert (found.path, found.value) == ("deals", "[]") and math.isclose(found.p, 0.3)
+
+
 def test_no_tokens_or_tokens_that_do_not_spell_the_answer_give_nothing() -> None:
     assert confidences('{"a": 1}', None) == []
     assert confidences('{"a": 1}', [('{"a": 2}', -0.1)]) == []
@@ -42,7 +48,7 @@ def _nested(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
 
 
 @given(st.recursive(SCALARS, _nested, max_leaves=8))
-def test_any_json_answer_maps_every_scalar(value: object) -> None:
+def test_any_json_answer_maps_every_scalar_and_empty_list(value: object) -> None:
     text = json.dumps({"v": value}, ensure_ascii=False)
     found = confidences(text, _tokens(text, 2))
     leaves = []
@@ -54,6 +60,8 @@ def test_any_json_answer_maps_every_scalar(value: object) -> None:
         elif isinstance(v, list):
             for x in v:
                 walk(x)
+            if not v:
+                leaves.append(v)
         else:
             leaves.append(v)
 
