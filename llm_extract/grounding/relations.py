@@ -122,6 +122,22 @@ def looks_person(name: str, text: str) -> bool:
     return re.search(after, text) is not None or re.search(before, text) is not None
 
 
+_PRONOUNS = {"he", "she", "it", "they", "we", "i", "you", "his", "her", "its", "their", "our"}
+_FIGURE = re.compile(
+    r"\d[\d,.]*\s*(?:%|pct\b|percent\b|cts\b|dlrs?\b|mln\b|billion\b)|\d{1,3}(?:,\d{3})+", re.I
+)
+
+
+def looks_name(value: str) -> bool:
+    """Whether a side reads as a proper name: some capital letter or digit,
+    not a pronoun, and no figure in it. "the automaker", "research and
+    development", "He" and a results line ("Shr 73 cts vs 58 cts", "Net
+    1,101,000") are not parties anyone can look up; "eBay" and "3M" are."""
+    has_mark = any(c.isupper() or c.isdigit() for c in value)
+    plain = value.strip().casefold() not in _PRONOUNS
+    return has_mark and plain and _FIGURE.search(value) is None
+
+
 def trigger_subject(sentence: str, trigger_start: int) -> str | None:
     """The name that opens the trigger's clause as its subject, if any:
     "OnePlus" in "... maker OnePlus has decided to outsource production".
@@ -231,6 +247,9 @@ def _check_parties(
             changes[field] = None
             people.append(field)
             dropped.append(Dropped(f"{path}.{field}", value, "a person, not a company"))
+        elif value and field != "amount" and not looks_name(value):
+            changes[field] = None
+            dropped.append(Dropped(f"{path}.{field}", value, "not a name; removed"))
     return changes, people
 
 

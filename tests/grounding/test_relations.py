@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llm_extract.grounding.relations import (
     check_window,
+    looks_name,
     looks_person,
     passive_sides,
     trigger_subject,
@@ -202,3 +205,45 @@ def test_a_clause_opened_by_a_preposition_keeps_its_deal() -> None:
     deal = _deal(type="acquisition", trigger="purchasing", buyer="Granite Peak",
                  target="Bluewater Foods")  # fmt: skip
     assert check_window([deal], _window(text), "w")[0] == [deal]
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("Brindle Foods", True), ("eBay", True), ("3M", True), ("7-Eleven", True),
+        ("20th Century Fox", True), ("Hongkong Electric Holdings Ltd <HKEH.HK>", True),
+        ("the automaker", False), ("research and development", False), ("He", False),
+        ("its", False), ("Shr 73 cts vs 58 cts", False), ("Net 1,101,000", False),
+        ("7-3/4 pct convertible debentures", False), ("a 20% stake", False),
+    ],
+)  # fmt: skip
+def test_a_side_must_read_as_a_name(value: str, name: bool) -> None:
+    assert looks_name(value) is name
+
+
+@given(st.from_regex(r"[A-Z][a-z]{1,8}( [A-Z][a-z]{1,8}){0,3}", fullmatch=True))
+def test_capitalised_words_without_figures_are_names(value: str) -> None:
+    assert looks_name(value) or value.casefold() in {
+        "he",
+        "she",
+        "it",
+        "they",
+        "we",
+        "i",
+        "you",
+        "his",
+        "her",
+        "its",
+        "their",
+        "our",
+    }
+
+
+def test_a_side_that_is_no_name_is_removed() -> None:
+    text = "Brindle Foods agreed to buy the automaker, the company said."
+    deal = _deal(trigger="agreed to buy", buyer="Brindle Foods", target="the automaker")
+    kept, dropped = check_window([deal], _window(text), "window[0]")
+    assert [(d.buyer, d.target) for d in kept] == [("Brindle Foods", None)]
+    assert [(d.path, d.reason) for d in dropped] == [
+        ("window[0].deals[0].target", "not a name; removed")
+    ]
