@@ -55,6 +55,10 @@ class Settings:
     it in the report.
     ``min_confidence`` drops a window's deal whose type the model gave with a
     lower token probability (see :mod:`llm_extract.grounding.confidence`).
+    ``second_look`` asks a deal window again, for at least one deal, when the
+    model answered "no deals" with a probability below it (0 never does);
+    None means 0.9 for the shipped adapter (tuned on the dev sets' train
+    split) and 0 for any other model, whose probabilities mean something else.
     ``slots`` is how many requests the embedded model decodes together
     (llama.cpp's parallel slots); ``n_threads`` its CPU threads, None for all
     cores.
@@ -80,6 +84,7 @@ class Settings:
     adapter: str | None = None
     window_chars: int = 700
     min_confidence: float = 0.0
+    second_look: float | None = None
     ungrounded: Literal["drop", "flag"] = "drop"
     model_path: str | None = None
     n_ctx: int = 8192
@@ -111,6 +116,8 @@ class Settings:
             )
         if not 0 <= self.chunk_overlap < self.chunk_chars:
             raise ConfigurationError("need 0 <= chunk_overlap < chunk_chars")
+        if self.second_look is not None and not 0 <= self.second_look <= 1:
+            raise ConfigurationError("second_look must be a probability between 0 and 1")
         if self.slots < 1:
             raise ConfigurationError("slots must be at least 1")
         for name in ("transport_retries", "reasks", "max_tokens"):
@@ -203,6 +210,7 @@ class Settings:
             "reasks": int,
             "max_tokens": int,
             "slots": int,
+            "second_look": float,
         }
         for name, kind in numbers.items():
             raw = env.get(f"LLM_EXTRACT_{name.upper()}")

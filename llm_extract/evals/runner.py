@@ -151,6 +151,7 @@ class EvalArgs:
     adapter: str | None = None
     spans: bool | None = None
     min_confidence: float | None = None
+    second_look: float | None = None
 
 
 def documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
@@ -213,7 +214,7 @@ def model_name(settings: Settings) -> str:
 def _settings(args: EvalArgs) -> Settings:
     return Settings.resolve(
         model=args.model, base_url=args.base_url, strategy=args.strategy, adapter=args.adapter,
-        spans=args.spans, min_confidence=args.min_confidence,
+        spans=args.spans, min_confidence=args.min_confidence, second_look=args.second_look,
     )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from .common import (
     BaseUrlOpt,
     ModelOpt,
     ReasksOpt,
+    SecondLookOpt,
     SpansOpt,
     StrategyOpt,
     TimeoutOpt,
@@ -97,12 +98,13 @@ def deal(
     ] = None,
     reasks: ReasksOpt = None,
     timeout: TimeoutOpt = None,
+    second_look: SecondLookOpt = None,
 ) -> None:
     """Extract the main deal (or --all deals) from an article and print JSON."""
     try:
         settings = Settings.resolve(
             model=model, base_url=base_url, spans=spans, strategy=strategy, reasks=reasks,
-            timeout=timeout, ungrounded=ungrounded,
+            timeout=timeout, ungrounded=ungrounded, second_look=second_look,
         )  # fmt: skip
         text = read_text(source, settings.max_chars)
         day = published_date(published)
@@ -228,6 +230,7 @@ def eval_(
     min_confidence: Annotated[
         float | None, typer.Option(help="Drop deals whose type confidence is lower.")
     ] = None,
+    second_look: SecondLookOpt = None,
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
     from ..evals.runner import EvalArgs
@@ -241,6 +244,7 @@ def eval_(
             corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
             as_json=as_json, html=html, concurrency=concurrency, split=split,
             strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
+            second_look=second_look,
         ),
         err,
     )  # fmt: skip

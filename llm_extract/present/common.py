@@ -26,6 +26,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 ModelOpt = Annotated[str | None, typer.Option(help="Model name, or a .gguf path.")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
+SecondLookOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Ask a deal window again, for a deal, when its 'no deals' had a lower probability."
+    ),
+]
 SpansOpt = Annotated[
     bool | None,
     typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),

@@ -103,6 +103,11 @@ WINDOWS_TUNED = PromptSpec("windows_tuned", "windows_tuned.system.j2")
 GENERIC = PromptSpec("extract", "extract.system.j2")
 
 
+def choose_prompt(prompt: str | os.PathLike[str] | None, default: PromptSpec) -> PromptSpec:
+    """The caller's own template when given, else ``default``."""
+    return default if prompt is None else custom_prompt(prompt)
+
+
 def custom_prompt(prompt: str | os.PathLike[str]) -> PromptSpec:
     """A spec for a caller's own system template (a file path)."""
     path = Path(prompt)

@@ -239,3 +239,17 @@ class WindowDeals(BaseModel):
         max_length=3,
         description="The deals the passage states, in the order it states them.",
     )
+
+
+class WindowDealsAtLeastOne(WindowDeals):
+    """The second look's form: the same record, but the list may not be empty.
+
+    Asked only of a window the model answered "no deals" without being sure
+    (see ``Settings.second_look``); what it then names still has to pass the
+    relation checks, which drop a deal the window's words do not state."""
+
+    deals: list[WindowDeal] = Field(
+        min_length=1,
+        max_length=3,
+        description="The deals the passage states, in the order it states them.",
+    )

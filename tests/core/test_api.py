@@ -67,12 +67,12 @@ def test_extract_enforces_max_chars_too() -> None:
 
 
 def test_a_server_named_for_the_adapter_is_asked_the_way_it_was_trained() -> None:
-    from llm_extract.core.api import _window_spec
+    from llm_extract.core.deals_job import window_spec
     from llm_extract.prompts.build import WINDOWS, WINDOWS_TUNED
 
     served = Settings(
         base_url="http://127.0.0.1:8080/v1", model="gemma-3-270m-q4_k_m+deal-windows@0123456789"
     )
     other = Settings(base_url="http://127.0.0.1:8080/v1", model="qwen2.5-7b-instruct")
-    assert _window_spec(served) is WINDOWS_TUNED
-    assert _window_spec(other) is WINDOWS
+    assert window_spec(served) is WINDOWS_TUNED
+    assert window_spec(other) is WINDOWS
