@@ -30,6 +30,8 @@ Three measurements on the same GGUF and the same Utah dev stories (read from
 6. **Speculative decoding without a draft model**: llama.cpp's n-gram
    decoders (``speculative.types``) on the same windows, one slot, each in a
    fresh process right after one without, `--rounds` times (median ratio).
+7. **The second look**: part 2's eval with the default ``second_look`` and
+   with ``--second-look 0``, the same checkout and stories, in turn.
 """
 
 from __future__ import annotations
@@ -195,6 +197,15 @@ def strategies(n: int) -> None:
     print(f"   ratio windows / record: {windows / record:.2f}")
 
 
+def second_look(n: int) -> None:
+    print(f"7. the second look (default) vs none (--second-look 0), {n} stories")
+    on, on_line = _eval_seconds(sys.executable, ROOT, n)
+    off, off_line = _eval_seconds(sys.executable, ROOT, n, ("--second-look", "0"))
+    print(f"   second look: {on / n:.2f} s/story ({on_line})")
+    print(f"   none:        {off / n:.2f} s/story ({off_line})")
+    print(f"   ratio second look / none: {on / off:.2f}")
+
+
 def batch(stories: list[dict[str, Any]]) -> None:
     print(f"3. llm-extract batch, {len(stories)} stories, one slot vs the default")
     rates = {}
@@ -353,7 +364,7 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="parts to skip, comma-separated: raw,e2e,batch,strategy,slots,speculative",
+        help="parts to skip, comma-separated: raw,e2e,batch,strategy,slots,speculative,second_look",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of part 6")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -375,6 +386,8 @@ def main() -> None:
         raw_slots(stories)
     if "speculative" not in skip:
         speculative(stories, args.rounds)
+    if "second_look" not in skip:
+        second_look(len(stories))
 
 
 if __name__ == "__main__":
