@@ -120,22 +120,10 @@ def extract_deals(
     if job.skip:
         return job.finish([], report)
     try:
-        outcomes: list[Any] = []
-        for run in job.runs:
-            try:
-                outcomes.append(run_sync(run, be))
-            except ExtractionError as exc:
-                if not job.tolerates:
-                    raise
-                outcomes.append(exc)
-        values = job.settle(outcomes)
-        looks: dict[int, Any] = {}
-        for i, run in job.second_looks(values).items():
-            try:
-                looks[i] = run_sync(run, be)
-            except ExtractionError as exc:
-                looks[i] = exc
-        values = job.adopt(values, looks)
+        values = job.settle(_run_each(job.runs, be, tolerate=job.tolerates))
+        looks = job.second_looks(values)
+        answers = _run_each(list(looks.values()), be, tolerate=True)
+        values = job.adopt(values, dict(zip(looks, answers, strict=True)))
     except BaseException:
         job.abandon(report)
         raise
@@ -158,9 +146,9 @@ async def aextract_deals(
     if job.skip:
         return job.finish([], report)
     try:
-        values = job.settle(await _run_all(job, job.runs, be))
+        values = job.settle(await _run_all(job.runs, be, tolerate=job.tolerates))
         looks = job.second_looks(values)
-        answers = await _run_all(job, list(looks.values()), be, tolerate=True)
+        answers = await _run_all(list(looks.values()), be, tolerate=True)
         values = job.adopt(values, dict(zip(looks, answers, strict=True)))
     except BaseException:
         job.abandon(report)
@@ -168,9 +156,21 @@ async def aextract_deals(
     return job.finish(values, report)
 
 
-async def _run_all(
-    job: DealsJob, runs: list[Run[Any]], backend: Backend, *, tolerate: bool = False
-) -> list[Any]:
+def _run_each(runs: list[Run[Any]], backend: Backend, *, tolerate: bool) -> list[Any]:
+    """Each run's value in turn; an :class:`ExtractionError` is kept as its
+    outcome when ``tolerate``, else raised."""
+    outcomes: list[Any] = []
+    for run in runs:
+        try:
+            outcomes.append(run_sync(run, backend))
+        except ExtractionError as exc:
+            if not tolerate:
+                raise
+            outcomes.append(exc)
+    return outcomes
+
+
+async def _run_all(runs: list[Run[Any]], backend: Backend, *, tolerate: bool) -> list[Any]:
     """Each run's value or tolerated failure, run concurrently in one task group.
 
     A failure the job cannot absorb (an auth error, a spent deadline, an
@@ -182,7 +182,7 @@ async def _run_all(
         try:
             return await run_async(run, backend)
         except ExtractionError as exc:
-            if not (tolerate or job.tolerates):
+            if not tolerate:
                 raise
             return exc
 

@@ -83,26 +83,19 @@ class DealsJob:
                 ArticleDeals, DEALS)  # fmt: skip
             if self.strategy == "record":
                 self.units = [u for u in self.units if mentions_deal(u.text)]
-        spec = choose_prompt(prompt, default)
-        windows = self.strategy == "windows"
-        at = time.monotonic() + settings.deadline  # one deadline for the whole article
-        self.runs: list[Run[Any]] = [
-            Run(
-                u.text,
-                model,
-                spec,
-                settings,
-                backend,
-                logprobs=windows,
-                ground_reask=not windows,
-                deadline_at=at,
-            )
-            for u in self.units
-        ]
-        self.min_confidence = settings.min_confidence
-        self.settings, self.backend, self.spec, self.deadline_at = settings, backend, spec, at
+        self.settings, self.backend = settings, backend
+        self.spec = choose_prompt(prompt, default)
+        self.deadline_at = time.monotonic() + settings.deadline  # one for the whole article
+        self.runs: list[Run[Any]] = [self._run(u.text, model) for u in self.units]
         self.looks: dict[int, Run[Any]] = {}
-        self.identity = (backend.model, prompt_version(spec, model))
+        self.identity = (backend.model, prompt_version(self.spec, model))
+
+    def _run(self, text: str, model: type[BaseModel]) -> Run[Any]:
+        """A unit's run; a deal window's asks for log-probabilities and skips
+        the grounding re-ask (the relation checks judge it instead)."""
+        windows = self.strategy == "windows"
+        return Run(text, model, self.spec, self.settings, self.backend, logprobs=windows,
+                   ground_reask=not windows, deadline_at=self.deadline_at)  # fmt: skip
 
     @property
     def skip(self) -> bool:
@@ -143,14 +136,13 @@ class DealsJob:
         below = self.settings.second_look
         if below is None:
             below = TUNED_SECOND_LOOK if self.spec is WINDOWS_TUNED else 0.0
-        for i, value in enumerate(values):
-            sure = {c.path: c.p for c in self.runs[i].report.confidence}
-            empty = isinstance(value, WindowDeals) and not value.deals
-            if empty and sure.get("deals", 1.0) < below:
-                self.looks[i] = Run(
-                    self.units[i].text, WindowDealsAtLeastOne, self.spec, self.settings,
-                    self.backend, logprobs=True, ground_reask=False, deadline_at=self.deadline_at,
-                )  # fmt: skip
+        self.looks = {
+            i: self._run(self.units[i].text, WindowDealsAtLeastOne)
+            for i, value in enumerate(values)
+            if isinstance(value, WindowDeals)
+            and not value.deals
+            and _sure(self.runs[i]).get("deals", 1.0) < below
+        }
         return self.looks
 
     def adopt(self, values: list[BaseModel], outcomes: dict[int, Any]) -> list[BaseModel]:
@@ -167,10 +159,9 @@ class DealsJob:
 
     def _article(self, value: BaseModel, unit: Window, index: int) -> ArticleDeals:
         if isinstance(value, WindowDeals):
-            run = self.looks.get(index, self.runs[index])
-            sure = {c.path: c.p for c in run.report.confidence}
+            sure = _sure(self.looks.get(index, self.runs[index]))
             kept, dropped = check_window(
-                value.deals, unit, f"window[{index}]", sure, self.min_confidence
+                value.deals, unit, f"window[{index}]", sure, self.settings.min_confidence
             )
             self.dropped.extend(dropped)
             deals = [d for d in (w.to_deal() for w in kept) if d is not None]
@@ -211,6 +202,11 @@ class DealsJob:
 
     def abandon(self, report: Report | None) -> None:
         self._record(None, report)
+
+
+def _sure(run: Run[Any]) -> dict[str, float]:
+    """The model's confidence in each value of ``run``'s answer, by path."""
+    return {c.path: c.p for c in run.report.confidence}
 
 
 def window_spec(settings: Settings) -> PromptSpec:

@@ -9,9 +9,9 @@ value the grammar forced scores low: exactly the doubt worth reporting.
 
 :func:`confidences` maps each scalar of a JSON answer, and each empty list
 (``"deals": []`` is the model's "no deals", worth a second look when unsure),
-by its dotted path, to that probability. It needs the answer's text to be the tokens' concatenation;
-when it is not (a repaired answer, a server that drops logprobs), it returns
-nothing rather than guess.
+by its dotted path, to that probability. It needs the answer's text to be the
+tokens' concatenation; when it is not (a repaired answer, a server that drops
+logprobs), it returns nothing rather than guess.
 """
 
 from __future__ import annotations
