@@ -43,7 +43,8 @@ from .pipeline import CallReport, Report, Run, check_text
 TUNED_SECOND_LOOK = 0.9
 """The shipped adapter's default ``second_look``. Swept on the train split
 (0, 0.8, 0.9, 0.95): SENTiVENT micro-F1 0.223 -> 0.310, Utah 0.604 -> 0.638,
-Reuters stories without an acquisition given a deal 2 -> 9 of 150 (README)."""
+Reuters stories without an acquisition given a deal 2 -> 9 of 150
+(``python bench/second_look.py``)."""
 
 
 class DealsJob:
