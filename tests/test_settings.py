@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from llm_extract.errors import ConfigurationError
 from llm_extract.settings import DEFAULT_REMOTE_MODEL, EMBEDDED_MODEL, Settings
@@ -241,3 +243,26 @@ def test_the_key_is_held_as_a_secret_wherever_settings_are_printed() -> None:
     assert copy.secret == SECRET and copy == s
     assert Settings(api_key=SecretStr(SECRET)) == Settings(api_key=SECRET)
     assert Settings().secret is None
+
+
+def test_other_llm_extract_variables_are_not_settings_and_are_ignored() -> None:
+    env = {"LLM_EXTRACT_RECORD": "1", "LLM_EXTRACT_REQUIRE_CORPUS": "1", "LLM_EXTRACT_SLOTS": "3"}
+    assert Settings.resolve(env=env) == Settings(slots=3)
+
+
+def test_a_bad_whole_number_names_its_variable_and_what_it_got() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.resolve(env={"LLM_EXTRACT_SLOTS": "2.5"})
+    assert str(info.value) == "LLM_EXTRACT_SLOTS must be a whole number, not '2.5'"
+
+
+def test_no_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("LLM_EXTRACT_MODEL=from-dotenv\nOPENAI_API_KEY=sk-dotenv\n")
+    monkeypatch.chdir(tmp_path)
+    assert Settings.resolve(env={}) == Settings()
+
+
+def test_the_key_from_the_environment_stays_secret() -> None:
+    s = Settings.resolve(env={"OPENAI_API_KEY": SECRET})
+    assert isinstance(s.api_key, SecretStr) and s.secret == SECRET
+    assert SECRET not in repr(s)
