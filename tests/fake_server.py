@@ -6,10 +6,13 @@ serves ``POST /v1/chat/completions`` (OpenAI and compatible servers),
 ``POST /v1[beta]/models/{model}:generateContent`` (Gemini). The Anthropic and
 Gemini bodies are local fakes of those providers' formats (a forced tool call
 carrying the answer), written from their public API references: fixtures, not
-recordings. It is scripted with a list of
-:class:`Step` objects, consumed one per request; when the script runs out the
-last step repeats (``repeat_last=True``, the default) or the server answers
-500 "script exhausted" and sets :attr:`FakeServer.exhausted`.
+recordings. It is scripted with a list of :class:`Step` objects, consumed
+one per request; when the script runs out the last step repeats
+(``repeat_last=True``, the default) or the server answers 500 "script
+exhausted" and sets :attr:`FakeServer.exhausted`. The step constructors live
+in ``tests/fake_steps.py`` and are re-exported here; apart from
+:func:`completion` and :func:`answer_by_schema` they are FAULT FIXTURES for
+exercising the client's error handling, not examples of model output.
 
 Every request is recorded (method, path, lower-cased headers, parsed JSON
 body and its text) so tests can assert what the client sent; ``keep=N``
@@ -19,11 +22,6 @@ remembers only the latest N, for long runs.
 the schema it names, after a fixed latency: repeated, it is the load stub the
 benches run in a subprocess (``bench/stub_server.py``); :meth:`FakeServer.stats`
 counts what it served and the most requests in flight at once.
-
-Apart from :func:`completion` and :func:`answer_by_schema`, the step
-constructors below build deliberately broken or hostile responses. They are
-FAULT FIXTURES for exercising the client's error handling, not examples of
-model output.
 
 Everything is bounded: a hang sleeps at most ``max_sleep`` seconds (and is cut
 short at shutdown), idle keep-alive connections are closed at shutdown, and
@@ -46,6 +44,22 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake_steps import (
+    answer_by_schema,
+    completion,
+    drop,
+    empty_choices,
+    error,
+    hang,
+    llama_cpp_like,
+    not_json,
+    rate_limited,
+    refusal,
+    reject_response_format,
+    reset,
+    server_error,
+    unauthorized_echoing,
+)
 from tests.fake_wire import (
     ANTHROPIC_PATH,
     BODIES,
@@ -64,7 +78,7 @@ __all__ = [
     "llama_cpp_like", "not_json", "rate_limited", "refusal", "reject_response_format", "reset",
     "server_error", "unauthorized_echoing",
 ]  # fmt: skip
-"""What the tests and benches import; the wire names are re-exported from fake_wire."""
+"""What the tests and benches import; the step and wire names are re-exported."""
 MAX_SLEEP = 10.0
 """Hard cap, in seconds, on any hang, whatever a step asks for."""
 
@@ -87,107 +101,6 @@ class Recorded:
     @property
     def messages(self) -> list[dict[str, Any]]:
         return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
-
-
-# --------------------------------------------------------------------------- steps
-
-
-def completion(
-    content: str | None,
-    *,
-    finish_reason: str | None = "stop",
-    usage: tuple[int, int] | None = (11, 7),
-    model: str | None = None,
-) -> Step:
-    """A normal chat completion with one choice."""
-    return Step("complete", content=content, finish_reason=finish_reason, usage=usage, model=model)
-
-
-def refusal(text: str = "I'm sorry, I can't help with that.") -> Step:
-    """FAULT FIXTURE: the model refuses (``message.refusal`` set, ``content`` null)."""
-    return Step("complete", content=None, refusal=text, finish_reason="stop")
-
-
-def empty_choices() -> Step:
-    """FAULT FIXTURE: a 200 response whose ``choices`` list is empty."""
-    return Step("empty")
-
-
-def error(
-    status: int,
-    message: str = "fake server error",
-    *,
-    headers: dict[str, str] | None = None,
-    body: Any = None,
-    param: str | None = None,
-) -> Step:
-    """FAULT FIXTURE: an HTTP error with an OpenAI-style JSON error body."""
-    if body is None:
-        body = {"error": {"message": message, "type": "fake_error", "param": param, "code": None}}
-    return Step("error", status=status, body=body, headers=tuple((headers or {}).items()))
-
-
-def rate_limited(retry_after: float | str | None = None) -> Step:
-    """FAULT FIXTURE: 429, with a ``Retry-After`` header when ``retry_after`` is given."""
-    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-    return error(429, "Rate limit reached, slow down", headers=headers)
-
-
-def server_error(status: int = 500) -> Step:
-    """FAULT FIXTURE: a 5xx that says nothing about the request's format."""
-    return error(status, f"upstream failure {status}")
-
-
-def reject_response_format(status: int = 400) -> Step:
-    """FAULT FIXTURE: a server that does not take OpenAI's ``json_schema`` form
-    (llama.cpp-style servers answer like this)."""
-    return error(
-        status,
-        "Invalid value for 'response_format': type must be 'text' or 'json_object'",
-        param="response_format",
-    )
-
-
-def llama_cpp_like(content: str, *, status: int = 400) -> Step:
-    """FAULT FIXTURE when the request carries ``json_schema``: reject it like
-    :func:`reject_response_format`; any other request gets ``content``."""
-    return Step("by_format", content=content, status=status)
-
-
-def unauthorized_echoing(key: str) -> Step:
-    """FAULT FIXTURE: 401 whose body echoes the API key back, in full and masked."""
-    masked = key[:7] + "*" * 10 + key[-4:]
-    return error(401, f"Incorrect API key provided: {key} ({masked}).", param=None)
-
-
-def hang(seconds: float = 5.0, then: Step | None = None) -> Step:
-    """FAULT FIXTURE: sleep (capped at the server's ``max_sleep``) before answering
-    with ``then`` (a short completion by default), to outlast the client timeout."""
-    return Step("hang", seconds=seconds, then=then)
-
-
-def drop() -> Step:
-    """FAULT FIXTURE: send the status line and headers with a ``Content-Length``,
-    half of the body, then close the connection."""
-    return Step("drop")
-
-
-def not_json(text: str = "<html>502 Bad Gateway</html> {") -> Step:
-    """FAULT FIXTURE: a 200 whose body is not JSON (a proxy's error page)."""
-    return Step("raw", body=text)
-
-
-def answer_by_schema(answers: dict[str, Any], latency: float = 0.0) -> Step:
-    """After ``latency`` seconds, ``answers[title]`` (JSON) for the schema the request
-    names (see :func:`tests.fake_wire.schema_of`), ``{}`` for an unknown one; as a
-    tool call when the request sends tools. ``answers`` may grow while serving.
-    Usage is an estimate. Repeated, this is the benches' load stub."""
-    return Step("by_schema", body=answers, seconds=latency)
-
-
-def reset() -> Step:
-    """FAULT FIXTURE: close the connection without sending any response."""
-    return Step("reset")
 
 
 # --------------------------------------------------------------------------- server

@@ -19,7 +19,7 @@ ANTHROPIC_PATH = "/v1/messages"
 
 @dataclass(frozen=True)
 class Step:
-    """One scripted reaction to one request. Build these with the helpers below."""
+    """One scripted reaction to one request. Build these with ``tests/fake_steps.py``."""
 
     kind: str
     content: str | None = None

@@ -35,14 +35,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
-def main() -> None:
-    import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from llm_extract.backends.embedded import embedded_model_path
-    from llm_extract.settings import Settings
-
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
@@ -56,11 +49,18 @@ def main() -> None:
     parser.add_argument(
         "--skip", type=int, default=0, help="steps of the same shuffled order already trained"
     )
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
-    started = time.time()
+    return parser.parse_args()
+
+
+def _load_model(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The tokenizer and the model read from the packaged GGUF, with a new LoRA
+    adapter or the ``--resume`` one to go on training."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llm_extract.backends.embedded import embedded_model_path
+    from llm_extract.settings import Settings
 
     gguf = embedded_model_path(Settings())
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -74,47 +74,68 @@ def main() -> None:
             r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=0.05
         )
         model = get_peft_model(model, config)
-    base = model.base_model.model
+    return tok, model
 
-    def encode(rows: list[dict[str, Any]]) -> list[tuple[list[int], list[int]]]:
-        out = []
-        for row in rows:
-            prompt = tok(row["prompt"], add_special_tokens=True).input_ids
-            answer = tok(row["answer"] + "<end_of_turn>", add_special_tokens=False).input_ids
-            if len(prompt) + len(answer) <= args.max_tokens:
-                out.append((prompt, answer))
-        return out
 
-    train = encode(_load(args.data / "train.jsonl"))
-    val = encode(_load(args.data / "val.jsonl"))
+def _encode(
+    tok: Any, rows: list[dict[str, Any]], max_tokens: int
+) -> list[tuple[list[int], list[int]]]:
+    """(prompt ids, answer ids) of each row that fits in ``max_tokens``."""
+    out = []
+    for row in rows:
+        prompt = tok(row["prompt"], add_special_tokens=True).input_ids
+        answer = tok(row["answer"] + "<end_of_turn>", add_special_tokens=False).input_ids
+        if len(prompt) + len(answer) <= max_tokens:
+            out.append((prompt, answer))
+    return out
 
-    def loss_of(prompt: list[int], answer: list[int]) -> Any:
-        ids = torch.tensor([prompt + answer])
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            hidden = base.model(input_ids=ids).last_hidden_state
-        at = hidden[:, len(prompt) - 1 : len(prompt) - 1 + len(answer)].float()
-        logits = base.lm_head(at)
-        return torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), ids[:, len(prompt) :].reshape(-1)
-        )
 
-    total = int(len(train) * args.epochs)
+def _loss_of(base: Any, prompt: list[int], answer: list[int]) -> Any:
+    """The answer tokens' loss, with logits computed for those positions alone."""
+    import torch
+
+    ids = torch.tensor([prompt + answer])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        hidden = base.model(input_ids=ids).last_hidden_state
+    at = hidden[:, len(prompt) - 1 : len(prompt) - 1 + len(answer)].float()
+    logits = base.lm_head(at)
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), ids[:, len(prompt) :].reshape(-1)
+    )
+
+
+def _order(examples: int, epochs: float, skip: int, rng: random.Random) -> list[int]:
+    """The training examples' shuffled order over ``epochs``, from step ``skip`` on."""
+    total = int(examples * epochs)
     order: list[int] = []
     while len(order) < total:
-        batch = list(range(len(train)))
+        batch = list(range(examples))
         rng.shuffle(batch)
         order += batch
-    order = order[args.skip : total]
+    return order[skip:total]
+
+
+def _train(
+    model: Any,
+    base: Any,
+    train: list[tuple[list[int], list[int]]],
+    order: list[int],
+    lr: float,
+    started: float,
+) -> None:
+    """One optimizer step per example in ``order``, printing the loss every 25 steps."""
+    import torch
+
     steps = len(order)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 20) * max(0.05, 1 - s / steps)
     )
     model.train()
     recent: list[float] = []
     for step, i in enumerate(order):
-        loss = loss_of(*train[i])
+        loss = _loss_of(base, *train[i])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -124,13 +145,15 @@ def main() -> None:
         if step % 25 == 0:
             mean = sum(recent) / len(recent)
             print(f"step {step}/{steps} loss {mean:.4f} {time.time() - started:.0f}s", flush=True)
-    model.eval()
-    with torch.no_grad():
-        val_loss = sum(loss_of(*ex).item() for ex in val) / max(len(val), 1)
-    model.save_pretrained(args.out)
+
+
+def _summary(
+    args: argparse.Namespace, examples: int, steps: int, val_loss: float, started: float
+) -> dict[str, Any]:
+    """What ``training.json`` records of the run."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    summary = {
-        "examples": len(train),
+    return {
+        "examples": examples,
         "steps": steps,
         "skipped": args.skip,
         "resumed_from": str(args.resume) if args.resume else None,
@@ -141,6 +164,28 @@ def main() -> None:
         "peak_rss_mb": round(peak),
         "threads": args.threads,
     }
+
+
+def main() -> None:
+    import torch
+
+    args = _parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    started = time.time()
+
+    tok, model = _load_model(args)
+    base = model.base_model.model
+    train = _encode(tok, _load(args.data / "train.jsonl"), args.max_tokens)
+    val = _encode(tok, _load(args.data / "val.jsonl"), args.max_tokens)
+    order = _order(len(train), args.epochs, args.skip, rng)
+    _train(model, base, train, order, args.lr, started)
+    model.eval()
+    with torch.no_grad():
+        val_loss = sum(_loss_of(base, *ex).item() for ex in val) / max(len(val), 1)
+    model.save_pretrained(args.out)
+    summary = _summary(args, len(train), len(order), val_loss, started)
     (args.out / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary))
 

@@ -234,22 +234,17 @@ def eval_(
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
     from ..evals.runner import EvalArgs
-    from .eval_command import run
+    from .eval_command import run_and_exit
 
-    code = run(
-        EvalArgs(
-            gold=gold, fmt=fmt, predictions=predictions, model=model, base_url=base_url,
-            replay=replay, record=record, recording=recording, save_predictions=save_predictions,
-            against=against, tolerance=tolerance, save_baseline=save_baseline,
-            corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
-            as_json=as_json, html=html, concurrency=concurrency, split=split,
-            strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
-            second_look=second_look,
-        ),
-        err,
-    )  # fmt: skip
-    if code:
-        raise typer.Exit(code)
+    run_and_exit(EvalArgs(
+        gold=gold, fmt=fmt, predictions=predictions, model=model, base_url=base_url,
+        replay=replay, record=record, recording=recording, save_predictions=save_predictions,
+        against=against, tolerance=tolerance, save_baseline=save_baseline,
+        corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
+        as_json=as_json, html=html, concurrency=concurrency, split=split,
+        strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
+        second_look=second_look,
+    ), err)  # fmt: skip
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import typer
 from rich.console import Console
 
 from ..backends.recordings import RecordingBackend, ReplayBackend
@@ -63,6 +64,13 @@ def run(args: runner.EvalArgs, err: Console) -> int:
     if not args.as_json:
         print(f"micro_f1={scores.micro_f1:.4f}")
     return code
+
+
+def run_and_exit(args: runner.EvalArgs, err: Console) -> None:
+    """The eval command as the CLI runs it: :func:`run`, exiting with its code unless 0."""
+    code = run(args, err)
+    if code:
+        raise typer.Exit(code)
 
 
 def _write(args: runner.EvalArgs, scores: Scores, data: dict[str, Any], out: Console) -> None:

@@ -13,7 +13,7 @@ from llm_extract.backends.base import ChatRequest, Completion
 from llm_extract.backends.recordings import RecordingBackend, ReplayBackend
 from llm_extract.backends.store import StaleRecordingError
 from llm_extract.errors import ConfigurationError
-from tests.core.test_pipeline import ARTICLE, GOOD, ScriptedBackend
+from tests.core.pipeline_helpers import ARTICLE, GOOD, ScriptedBackend
 
 SETTINGS = Settings(base_url="http://unused", spans=False, strategy="full", model="fake-model")
 

@@ -58,7 +58,7 @@ async def test_a_fatal_error_in_one_chunk_cancels_its_siblings() -> None:
 def test_extract_enforces_max_chars_too() -> None:
     from llm_extract import InputError, Settings, extract
     from llm_extract.records.schemas import Deal
-    from tests.core.test_pipeline import ScriptedBackend
+    from tests.core.pipeline_helpers import ScriptedBackend
 
     settings = Settings(base_url="http://unused", max_chars=1_000)
     with pytest.raises(InputError, match="max_chars=1,000"):

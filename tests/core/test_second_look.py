@@ -11,7 +11,7 @@ import pytest
 
 from llm_extract import Report, aextract_deals, extract_deals
 from llm_extract.backends.base import Completion
-from tests.core.test_pipeline import CORVID, TWO_WINDOWS, ScriptedBackend, reply
+from tests.core.pipeline_helpers import CORVID, TWO_WINDOWS, ScriptedBackend, reply
 
 CORVID_TEXT = TWO_WINDOWS.split("\n\n")[1]
 

@@ -81,7 +81,7 @@ def test_merge_keeps_first_main_deal_and_drops_repeats() -> None:
 def test_long_article_is_chunked_merged_and_reported_once() -> None:
     """Two chunks, two deals: one call record, global offsets, costs summed."""
     from llm_extract import Report, Settings, extract_deals
-    from tests.core.test_pipeline import ScriptedBackend
+    from tests.core.pipeline_helpers import ScriptedBackend
 
     first = "Harbor Valve Co agreed to acquire Pinecrest Instruments Inc. " * 3
     filler = "Trading in the shares was quiet on Tuesday. " * 12
@@ -111,7 +111,7 @@ def test_long_article_is_chunked_merged_and_reported_once() -> None:
 
 def test_huge_input_is_a_clear_input_error_not_a_hang() -> None:
     from llm_extract import InputError, Settings, extract_deals
-    from tests.core.test_pipeline import ScriptedBackend
+    from tests.core.pipeline_helpers import ScriptedBackend
 
     text = "Acme Corp agreed to buy Beta Inc. " * 160_000  # about 5.4 MB
     with pytest.raises(InputError, match="max_chars"):
@@ -120,7 +120,7 @@ def test_huge_input_is_a_clear_input_error_not_a_hang() -> None:
 
 def test_control_characters_keep_offsets_exact() -> None:
     from llm_extract import Report, Settings, extract_deals
-    from tests.core.test_pipeline import ScriptedBackend
+    from tests.core.pipeline_helpers import ScriptedBackend
 
     text = "\x1b[1m\x07Acme Corp\x0b agreed\x0c to buy\r\n Beta Inc.\x1f"
     answer = {"deals": [{"deal_type": "acquisition", "parties": [
