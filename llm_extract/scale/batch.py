@@ -4,8 +4,9 @@ Output lines: ``{<id_field>: id, "status": "ok", "result": ArticleDeals, "usage"
 ``{<id_field>: id, "status": "error", "error": {"type": ..., "message": ...}}``.
 
 Exactly once and resumable: a partial last output line (a killed run) is truncated away
-and ids already written are skipped; one writer task appends each record as one ``write``
-of a complete line, then ``fsync``. ``retry_failed`` re-runs ids whose latest record is an
+and ids already written are skipped; one writer task appends complete lines (the records
+waiting at that moment, in one ``write``), then ``fsync``. Memory is bounded by the
+concurrency: finished tasks are let go, and the input is read by offset when a document runs. ``retry_failed`` re-runs ids whose latest record is an
 error, then rewrites the file atomically, one record per id. A 429 pauses every worker
 (:class:`ThrottledBackend`). Budgets stop new documents once reached; the response cache
 sits outside the throttle, so a hit never waits and costs nothing.
@@ -176,14 +177,23 @@ class _Batch:
         self.progress()
 
     async def writer(self, fd: int) -> None:
-        while (record := await self.queue.get()) is not None:
-            line = json.dumps(record, ensure_ascii=False) + "\n"
-            await asyncio.to_thread(append, fd, line.encode("utf-8"))
+        """Appends the records in the queue: all of those waiting in one ``write``
+        and one ``fsync`` (each a whole line), so a slow disk makes bigger
+        writes, not a longer queue."""
+        done = False
+        while not done:
+            records = [await self.queue.get()]
+            while not self.queue.empty():
+                records.append(self.queue.get_nowait())
+            done = records[-1] is None
+            lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records if r is not None]
+            if lines:
+                await asyncio.to_thread(append, fd, "".join(lines).encode("utf-8"))
 
     async def run(self, source: Path, out: Path, todo: list[Item]) -> None:
         fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         writing = asyncio.create_task(self.writer(fd))
-        tasks: list[asyncio.Task[None]] = []
+        running: set[asyncio.Task[None]] = set()
         try:
             self.progress()
             with source.open("rb") as f:
@@ -194,8 +204,10 @@ class _Batch:
                     if self.spent():
                         self.summary.stopped = "budget"
                         break
-                    tasks.append(asyncio.create_task(self.work(f, item)))
-                await asyncio.gather(*tasks)
+                    task = asyncio.create_task(self.work(f, item))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                await asyncio.gather(*running)
         finally:
             self.queue.put_nowait(None)
             try:
