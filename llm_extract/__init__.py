@@ -22,6 +22,7 @@ from .errors import (
     LLMExtractError,
     NoDealFound,
     OutputInUseError,
+    ProviderBatchError,
     RefusalError,
     TruncatedOutputError,
     ValidationFailedError,
@@ -39,6 +40,7 @@ from .records.schemas import (
     Role,
 )
 from .scale.batch import BatchSummary, arun_batch, run_batch
+from .scale.provider_batch import run_provider_batch
 from .settings import Settings
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "OutputInUseError",
     "Party",
     "Person",
+    "ProviderBatchError",
     "Quantity",
     "RefusalError",
     "Report",
@@ -78,4 +81,5 @@ __all__ = [
     "extract_deal",
     "extract_deals",
     "run_batch",
+    "run_provider_batch",
 ]

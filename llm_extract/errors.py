@@ -7,6 +7,7 @@
     ``BackendError``: the model server could not be reached or refused us,
     after the transport retry budget was spent.
         ``DeadlineExceededError``: the document's total time ran out.
+        ``ProviderBatchError``: a provider batch job could not be made, or failed whole.
     ``ExtractionError``: the model answered, but no valid result came of it.
         ``TruncatedOutputError``: the answer hit the token limit.
         ``ValidationFailedError``: still schema-invalid after repair and re-asks.
@@ -62,6 +63,15 @@ class BackendError(LLMExtractError):
         self.attempts = attempts
         self.transient = transient
         self.retry_after = retry_after
+
+
+class ProviderBatchError(BackendError):
+    """A provider's batch job could not be created, or failed as a whole (the
+    provider refused its input file); ``batch_id`` names it when it exists."""
+
+    def __init__(self, message: str, *, batch_id: str | None = None) -> None:
+        super().__init__(message, status=None, attempts=1)
+        self.batch_id = batch_id
 
 
 class DeadlineExceededError(BackendError):

@@ -287,7 +287,7 @@ def _parse(
     one source is the mapping keeps ``os.environ``, ``.env`` files and
     secrets directories out. Building it costs about 1.5 ms, hence the cache."""
 
-    def only_env(cls: type[BaseSettings], settings_cls: type[BaseSettings], **_: Any) -> Any:
+    def only_env(cls: type[BaseSettings], /, settings_cls: type[BaseSettings], **_: Any) -> Any:
         return (_Mapping(settings_cls, dict(env)),)
 
     given = type(

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import json
 import re
 import weakref
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from typing import Any, ClassVar, cast
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException
+from instructor.processing import handle_response_model
 from pydantic import RootModel
 
 from ..errors import BackendError, ConfigurationError
@@ -241,6 +241,29 @@ class InstructorBackend:
                 }
         return kwargs
 
+    def check_batchable(self) -> None:
+        """Raise :class:`ConfigurationError` unless OpenAI's Batch API can serve this model."""
+        if self.route.provider != "openai":
+            raise ConfigurationError(
+                f"provider batches use OpenAI's Batch API; {self.settings.model_name!r} "
+                "is not an OpenAI-compatible model"
+            )
+
+    def batch_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The chat-completions body a live call sends for ``request``, shaped by
+        instructor as it is live, for one line of an OpenAI Batch input file."""
+        self.check_batchable()
+        kwargs = self._kwargs(request, None)
+        response_model = kwargs.pop("response_model")
+        for name in ("max_retries", "hooks"):
+            kwargs.pop(name)
+        token = _SCHEMA.set((request.schema_name, request.schema))
+        try:
+            _, body = handle_response_model(response_model, mode=self._mode(), **kwargs)
+        finally:
+            _SCHEMA.reset(token)
+        return {**body, **body.pop("extra_body", {})}
+
     def complete(self, request: ChatRequest) -> Completion:
         tally = transport.Tally()
         while True:
@@ -272,7 +295,7 @@ class InstructorBackend:
             return self._answer_of_failure(exc, tally)
         finally:
             _SCHEMA.reset(token)
-        return answer(raw, value, self._named(raw), tally)
+        return transport.answer(raw, value, self._named(raw), tally)
 
     async def _aonce(self, request: ChatRequest, tally: transport.Tally) -> Completion:
         hooks = transport.counting_hooks(tally)
@@ -285,7 +308,7 @@ class InstructorBackend:
             return self._answer_of_failure(exc, tally)
         finally:
             _SCHEMA.reset(token)
-        return answer(raw, value, self._named(raw), tally)
+        return transport.answer(raw, value, self._named(raw), tally)
 
     def _named(self, raw: Any) -> str:
         """The model that answered: the server's name for it, unless ours is the
@@ -301,7 +324,7 @@ class InstructorBackend:
         if raw is None and transport.status(cause) is None:
             raw = tally.last
         if raw is not None or isinstance(cause, IncompleteOutputException):
-            return answer(raw, None, self.model, tally)
+            return transport.answer(raw, None, self.model, tally)
         raise cause
 
     # -- errors and the json_schema fallback ----------------------------------------------
@@ -345,23 +368,6 @@ class InstructorBackend:
             result = close()
             if asyncio.iscoroutine(result):
                 await result
-
-
-def answer(raw: Any, value: Any, model: str, tally: transport.Tally) -> Completion:
-    """Our :class:`Completion` from a provider's raw response (or None)."""
-    content, finish, refusal, tokens = transport.read(raw)
-    if content is None and value is not None:
-        content = json.dumps(value.root if isinstance(value, RootModel) else value)
-    return Completion(
-        content=content,
-        finish_reason=finish,
-        refusal=refusal,
-        prompt_tokens=tally.prompt_tokens,
-        completion_tokens=tally.completion_tokens,
-        model=model,
-        requests=tally.requests,
-        tokens=tokens,
-    )
 
 
 def make_backend(settings: Settings) -> Backend:

@@ -29,8 +29,11 @@ from typing import Any
 
 import tenacity
 from instructor.core.hooks import Hooks
+from openai.types.chat import ChatCompletion
+from pydantic import RootModel
 
 from ..settings import Settings
+from .base import Completion
 
 log = logging.getLogger("llm_extract")
 WAIT_NOTICE = 3.0  # seconds: a retry waiting longer than this is announced
@@ -234,3 +237,29 @@ def _read_gemini(raw: Any) -> Read:
             return json.dumps(dict(call.args or {})), finish, None, None
     text = "".join(p.text for p in parts if getattr(p, "text", None)) or None
     return text, finish, "refused" if finish == "content_filter" else None, None
+
+
+def answer(raw: Any, value: Any, model: str, tally: Tally) -> Completion:
+    """Our :class:`Completion` from a provider's raw response (or None)."""
+    content, finish, refusal, tokens = read(raw)
+    if content is None and value is not None:
+        content = json.dumps(value.root if isinstance(value, RootModel) else value)
+    return Completion(
+        content=content,
+        finish_reason=finish,
+        refusal=refusal,
+        prompt_tokens=tally.prompt_tokens,
+        completion_tokens=tally.completion_tokens,
+        model=model,
+        requests=tally.requests,
+        tokens=tokens,
+    )
+
+
+def answer_of_body(body: dict[str, Any], model: str) -> Completion:
+    """Our :class:`Completion` from a chat-completions body a server wrote (an
+    OpenAI Batch output line), read as a live answer is read."""
+    raw = ChatCompletion.model_validate(body)
+    prompt, completion = usage(raw)
+    tally = Tally(requests=1, prompt_tokens=prompt, completion_tokens=completion)
+    return answer(raw, None, raw.model or model, tally)

@@ -6,7 +6,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..backends.cache import default_cache_path
 from ..errors import ConfigurationError, InputError, LLMExtractError
 from ..scale.batch import BatchSummary, run_batch
+from ..scale.provider_batch import run_provider_batch
 from ..settings import Settings
 from .common import (
     EXIT_BAD_INPUT,
@@ -56,6 +57,23 @@ CacheOpt = Annotated[
     ),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="No response cache.")]
+ProviderBatch = Annotated[
+    bool,
+    typer.Option(
+        "--provider-batch",
+        help="Send the requests as OpenAI Batch jobs (half price, within 24 h); a re-run "
+        "resumes polling them. State is kept in OUT.provider-batch/.",
+    ),
+]
+PollSeconds = Annotated[
+    float, typer.Option("--poll-seconds", min=0, help="With --provider-batch: poll interval.")
+]
+ReaskVia = Annotated[
+    str,
+    typer.Option(
+        "--reask-via", help="With --provider-batch: re-ask in a follow-up 'batch' or 'live'."
+    ),
+]
 Prices = Annotated[
     Path | None,
     typer.Option(
@@ -80,6 +98,9 @@ class BatchJob:
     max_cost: float | None
     prices: dict[str, dict[str, float]] | None
     cache_path: Path | None
+    provider_batch: bool = False
+    poll_seconds: float = 60.0
+    reask_via: str = "batch"
 
 
 def batch(
@@ -100,6 +121,9 @@ def batch(
     cache: CacheOpt = None,
     no_cache: NoCache = False,
     prices: Prices = None,
+    provider_batch: ProviderBatch = False,
+    poll_seconds: PollSeconds = 60.0,
+    reask_via: ReaskVia = "batch",
 ) -> None:
     """Extract the deals of every article in a JSONL file, resumably, into a JSONL file.
 
@@ -118,9 +142,10 @@ def batch(
     job = BatchJob(
         source, out, settings, concurrency, id_field, text_field, retry_failed,
         max_tokens_total, max_cost, _read_prices(prices),
-        None if no_cache else (cache or default_cache_path()),
+        None if no_cache or provider_batch else (cache or default_cache_path()),
+        provider_batch, poll_seconds, reask_via,
     )  # fmt: skip
-    summary = _run(job)
+    summary = _provider_run(job) if provider_batch else _run(job)
     if job.cache_path is not None:
         err.print(f"cache: {summary.cache_hits} hit(s) in {job.cache_path}", markup=False)
     if summary.rate_limited:
@@ -149,6 +174,32 @@ def _read_prices(path: Path | None) -> dict[str, dict[str, float]] | None:
             f"with non-negative numbers ({type(exc).__name__}: {exc})",
         )
     return table
+
+
+def _provider_run(job: BatchJob) -> BatchSummary:
+    """The batch through the provider's batch API, its status on stderr at each poll."""
+
+    def on_status(batches: list[Any]) -> None:
+        for b in batches:
+            c = b.request_counts
+            done = f" {c.completed}/{c.total} done, {c.failed} failed" if c and c.total else ""
+            err.print(f"{b.id}: {b.status}{done}", markup=False)
+
+    if job.reask_via not in ("batch", "live"):
+        fail(EXIT_BAD_INPUT, "--reask-via must be 'batch' or 'live'")
+    try:
+        return run_provider_batch(
+            job.source, job.out, id_field=job.id_field, text_field=job.text_field,
+            settings=job.settings, reask=cast(Any, job.reask_via), poll_seconds=job.poll_seconds,
+            prices=job.prices, on_status=on_status,
+            log=lambda message: err.print(message, markup=False),
+        )  # fmt: skip
+    except (InputError, ConfigurationError) as exc:
+        fail(EXIT_BAD_INPUT, str(exc))
+    except OSError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.filename or job.out}: {exc.strerror or exc}")
+    except LLMExtractError as exc:
+        fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
 
 
 def _run(job: BatchJob) -> BatchSummary:

@@ -6,10 +6,11 @@ Output lines: ``{<id_field>: id, "status": "ok", "result": ArticleDeals, "usage"
 Exactly once and resumable: a partial last output line (a killed run) is truncated away
 and ids already written are skipped; one writer task appends complete lines (the records
 waiting at that moment, in one ``write``), then ``fsync``. Memory is bounded by the
-concurrency: finished tasks are let go, and the input is read by offset when a document runs. ``retry_failed`` re-runs ids whose latest record is an
-error, then rewrites the file atomically, one record per id. A 429 pauses every worker
-(:class:`ThrottledBackend`). Budgets stop new documents once reached; the response cache
-sits outside the throttle, so a hit never waits and costs nothing.
+concurrency: finished tasks are let go, and the input is read by offset when a document
+runs. ``retry_failed`` re-runs ids whose latest record is an error, then rewrites the
+file atomically, one record per id. A 429 pauses every worker (:class:`ThrottledBackend`).
+Budgets stop new documents once reached; the response cache sits outside the throttle,
+so a hit never waits and costs nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,7 +35,7 @@ from ..core.pipeline import CallReport, Report
 from ..errors import ConfigurationError, InputError
 from ..redaction import scrub
 from ..settings import EMBEDDED_MODEL, Settings
-from .files import Item, append, compact, exclusive, scan_input, scan_output
+from .files import Item, append, compact, exclusive, read_document, scan_input, scan_output
 
 Prices = dict[str, dict[str, float]]
 Say = Callable[[str], None]
@@ -117,8 +117,14 @@ def price_for(model: str, embedded: bool, prices: Prices | None) -> dict[str, fl
     return {k: float(v) for k, v in table[max(names, key=len)].items()} if names else None
 
 
+def failure(exc: Exception, settings: Settings) -> dict[str, Any]:
+    """The error part of a document's record, the key scrubbed from its message."""
+    message = scrub(str(exc), settings.secret)
+    return {"status": "error", "error": {"type": type(exc).__name__, "message": message}}
+
+
 @dataclass
-class _Plan:
+class Plan:
     todo: list[Item]
     repeated: bool
 
@@ -153,20 +159,13 @@ class _Batch:
         report = Report()
         record: dict[str, Any] = {self.id_field: item.ident}
         try:
-            if item.error:
-                raise InputError(item.error)
-            f.seek(item.offset)
-            doc = json.loads(f.readline())
-            day = doc.get("published")
-            day = date.fromisoformat(day) if isinstance(day, str) else None
+            text, day = read_document(f, item, self.text_field)
             result = await aextract_deals(
-                doc[self.text_field], settings=self.settings, backend=self.backend,
-                report=report, published=day,
-            )  # fmt: skip
+                text, settings=self.settings, backend=self.backend, report=report, published=day
+            )
             record.update(status="ok", result=result.model_dump(mode="json"))
         except Exception as exc:
-            message = scrub(str(exc), self.settings.secret)
-            record.update(status="error", error={"type": type(exc).__name__, "message": message})
+            record.update(failure(exc, self.settings))
         finally:
             self.slots.release()
         self.summary.ok += record["status"] == "ok"
@@ -216,7 +215,7 @@ class _Batch:
                 os.close(fd)
 
 
-def _plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, say: Say) -> _Plan:
+def plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, say: Say) -> Plan:
     """What is left to do: the input's documents minus the ids already written."""
     items, summary.rejected = scan_input(source, args["id_field"], args["text_field"], say)
     if not items:
@@ -228,7 +227,7 @@ def _plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, 
     retry = args["retry_failed"]
     todo = [i for i in items if i.key not in latest or (retry and latest[i.key] == "error")]
     summary.total, summary.skipped = len(todo), len(items) - len(todo)
-    return _Plan(todo, repeated)
+    return Plan(todo, repeated)
 
 
 async def arun_batch(
@@ -265,8 +264,8 @@ async def arun_batch(
     with exclusive(out):
         summary = BatchSummary()
         problems: list[str] = []
-        say = _sayer(problems, log)
-        plan = _plan(source, out, args, summary, say)
+        say = sayer(problems, log)
+        planned = plan(source, out, args, summary, say)
         inner = backend or make_backend(resolved.with_(transport_retries=0))
         price = _price(inner, resolved, prices, say)
         throttled = ThrottledBackend(inner, resolved)
@@ -277,7 +276,7 @@ async def arun_batch(
         batch = _Batch(be, resolved, options)
         batch.summary = summary
         try:
-            await batch.run(source, out, plan.todo)
+            await batch.run(source, out, planned.todo)
         finally:
             if backend is None and isinstance(inner, InstructorBackend):
                 await inner.aclose()  # the HTTP client this run made, while its loop runs
@@ -285,7 +284,7 @@ async def arun_batch(
             if cache is not None:
                 summary.cache_hits = cache.hits
                 cache.close()
-        if retry_failed or plan.repeated:
+        if retry_failed or planned.repeated:
             compact(out, id_field)
     summary.problems = problems
     summary.seconds = time.monotonic() - batch.started
@@ -302,7 +301,7 @@ def _price(
     return price
 
 
-def _sayer(problems: list[str], log: Callable[[str], None] | None) -> Say:
+def sayer(problems: list[str], log: Callable[[str], None] | None) -> Say:
     """Keeps each input problem for the summary and shows it (default: stderr)."""
 
     def say(message: str) -> None:

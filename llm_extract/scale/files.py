@@ -15,10 +15,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from ..errors import OutputInUseError
+from ..errors import InputError, OutputInUseError
 
 Say = Callable[[str], None]
 
@@ -67,6 +68,16 @@ def scan_input(path: Path, id_field: str, text_field: str, say: Say) -> tuple[li
                 items[-1].error = f"line {n}: no {text_field!r} string field"
                 say(f"{path}:{n}: no {text_field!r} string field; error record for id {ident!r}")
     return items, rejected
+
+
+def read_document(f: IO[bytes], item: Item, text_field: str) -> tuple[str, date | None]:
+    """An input document's text and publication day, read at its offset."""
+    if item.error:
+        raise InputError(item.error)
+    f.seek(item.offset)
+    doc = json.loads(f.readline())
+    day = doc.get("published")
+    return doc[text_field], date.fromisoformat(day) if isinstance(day, str) else None
 
 
 def scan_output(path: Path, id_field: str, say: Say) -> tuple[dict[str, str], bool]:

@@ -10,7 +10,7 @@ import pytest
 
 from llm_extract import Report, Settings, extract_deals
 from llm_extract.backends.base import ChatRequest, Completion
-from llm_extract.backends.recordings import RecordingBackend, ReplayBackend
+from llm_extract.backends.recordings import RecordingBackend, RecordingFile, ReplayBackend
 from llm_extract.backends.store import StaleRecordingError
 from llm_extract.errors import ConfigurationError
 from tests.core.pipeline_helpers import ARTICLE, GOOD, ScriptedBackend
@@ -118,3 +118,20 @@ def test_a_line_cut_short_by_a_kill_is_skipped_and_mended(tmp_path: Path) -> Non
     path.write_text(whole[:40] + "\n" + whole, encoding="utf-8")  # torn, then more: corrupt
     with pytest.raises(ConfigurationError, match=r"rec\.jsonl:1"):
         ReplayBackend(path, "fake-model")
+
+
+def test_keep_all_appends_only_new_answers_and_a_reopened_file_finds_them(tmp_path: Path) -> None:
+    path = tmp_path / "answers.jsonl"
+    store = RecordingFile(path)
+
+    def completion(i: int) -> Completion:
+        return Completion(f'{{"n": {i}}}', "stop", None, 3, i, "m", tokens=[("{", -0.1)])
+
+    assert store.keep_all((f"k{i}", completion(i), None) for i in range(50)) == 50
+    assert store.keep_all([("k3", completion(99), 1.0), ("k50", completion(50), 0.25)]) == 1
+    assert len(path.read_text().splitlines()) == 51
+    reopened = RecordingFile(path)
+    assert len(reopened) == 51
+    assert reopened.lookup("k3") == (completion(3), None)
+    assert reopened.lookup("k50") == (completion(50), 0.25)
+    assert reopened.lookup("nope") is None
