@@ -1,9 +1,11 @@
 """A local fake of OpenAI's Batch API: a test fixture, not a model and not OpenAI.
 
-It serves what ``llm_extract.scale.provider_batch`` uses, in OpenAI's wire
-format, on 127.0.0.1: ``POST /v1/files`` (multipart upload), ``GET
-/v1/files/{id}/content``, ``POST /v1/batches``, ``GET /v1/batches/{id}``,
-``GET /v1/batches`` and, for live re-asks, ``POST /v1/chat/completions``.
+It adds to :class:`tests.fake_server.FakeServer` (``FakeServer(steps,
+batch=FakeBatchAPI(answer))``, the one fake HTTP server) what
+``llm_extract.scale.provider_batch`` uses, in OpenAI's wire format: ``POST
+/v1/files`` (multipart upload), ``GET /v1/files/{id}/content``, ``POST
+/v1/batches``, ``GET /v1/batches/{id}`` and ``GET /v1/batches``. Live
+requests (``/v1/chat/completions``, for re-asks) are the server's steps.
 
 Every request line is answered by the test's ``answer(body) -> (status,
 body)``. A batch is ``validating`` when created, ``in_progress`` at the first
@@ -22,10 +24,10 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+Reply = tuple[int, Any]  # status, and a JSON value or raw bytes
 
 
 class FakeBatchAPI:
@@ -36,22 +38,28 @@ class FakeBatchAPI:
         self.hold = threading.Event()
         self.expire_after: int | None = None
         self.refuse_input = False
-        self.counts = {"files": 0, "batches": 0, "polls": 0, "live": 0, "lines": 0}
+        self.counts = {"files": 0, "batches": 0, "polls": 0, "lines": 0}
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> FakeBatchAPI:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def route(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply | None:
+        """This fake's answer to a request, or None when the path is not the Batch API's."""
+        if not re.match(r"/v1/(files|batches)\b", path):
+            return None
+        if headers.get("authorization") != f"Bearer {self.key}":
+            return 401, {"error": {"message": "bad key", "type": "invalid_request_error"}}
+        if method == "POST" and path == "/v1/files":
+            parts = _multipart(headers["content-type"], raw)
+            return 200, self.new_file(parts["file"], parts["purpose"].decode())
+        if method == "POST" and path == "/v1/batches":
+            return 200, self.new_batch(json.loads(raw))
+        if method == "GET" and (m := re.fullmatch(r"/v1/files/([\w-]+)/content", path)):
+            return 200, self.files[m[1]]
+        if method == "GET" and (m := re.fullmatch(r"/v1/batches/([\w-]+)", path)):
+            return 200, self.poll(m[1])
+        if method == "GET" and path.startswith("/v1/batches"):
+            data = [self.shown(b) for b in self.batches]
+            return 200, {"object": "list", "data": data, "has_more": False}
+        return 404, {"error": {"message": f"no route {method} {path}"}}
 
     def new_file(self, data: bytes, purpose: str) -> dict[str, Any]:
         with self.lock:
@@ -133,51 +141,3 @@ def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:
         if name is not None and not part.is_multipart():
             parts[str(name)] = cast(bytes, part.get_payload(decode=True))
     return parts
-
-
-def _handler(api: FakeBatchAPI) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any, raw: bytes | None = None) -> None:
-            data = raw if raw is not None else json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _authorized(self) -> bool:
-            if self.headers.get("Authorization") == f"Bearer {api.key}":
-                return True
-            self._send(401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
-            return False
-
-        def do_GET(self) -> None:
-            if not self._authorized():
-                return
-            if m := re.fullmatch(r"/v1/files/([\w-]+)/content", self.path):
-                return self._send(200, None, raw=api.files[m[1]])
-            if m := re.fullmatch(r"/v1/batches/([\w-]+)", self.path):
-                return self._send(200, api.poll(m[1]))
-            if self.path.startswith("/v1/batches"):
-                data = [api.shown(b) for b in api.batches]
-                return self._send(200, {"object": "list", "data": data, "has_more": False})
-            self._send(404, {"error": {"message": f"no route {self.path}"}})
-
-        def do_POST(self) -> None:
-            if not self._authorized():
-                return
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path == "/v1/files":
-                parts = _multipart(self.headers["Content-Type"], raw)
-                return self._send(200, api.new_file(parts["file"], parts["purpose"].decode()))
-            if self.path == "/v1/batches":
-                return self._send(200, api.new_batch(json.loads(raw)))
-            if self.path == "/v1/chat/completions":
-                api.counts["live"] += 1
-                return self._send(*api.answer(json.loads(raw)))
-            self._send(404, {"error": {"message": f"no route {self.path}"}})
-
-    return Handler

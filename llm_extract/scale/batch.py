@@ -5,12 +5,13 @@ Output lines: ``{<id_field>: id, "status": "ok", "result": ArticleDeals, "usage"
 
 Exactly once and resumable: a partial last output line (a killed run) is truncated away
 and ids already written are skipped; one writer task appends complete lines (the records
-waiting at that moment, in one ``write``), then ``fsync``. Memory is bounded by the
-concurrency: finished tasks are let go, and the input is read by offset when a document
-runs. ``retry_failed`` re-runs ids whose latest record is an error, then rewrites the
-file atomically, one record per id. A 429 pauses every worker (:class:`ThrottledBackend`).
-Budgets stop new documents once reached; the response cache sits outside the throttle,
-so a hit never waits and costs nothing.
+waiting at that moment, in one ``write``), then ``fsync``. Memory holds a small entry per
+id (offset, status); the rest is bounded by the concurrency: finished tasks are let go,
+and each text is read by offset when its document runs. ``retry_failed`` re-runs ids
+whose latest record is an error, then rewrites the file atomically, one record per id.
+A 429 pauses every worker (:class:`ThrottledBackend`). Budgets stop new documents once
+reached; the response cache sits outside the throttle, so a hit never waits and costs
+nothing.
 """
 
 from __future__ import annotations
