@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -176,6 +177,19 @@ def _read_prices(path: Path | None) -> dict[str, dict[str, float]] | None:
     return table
 
 
+@contextlib.contextmanager
+def _exit_codes(out: Path) -> Iterator[None]:
+    """A run's failures as one line and an exit code: 2 bad input or settings, 1 the rest."""
+    try:
+        yield
+    except (InputError, ConfigurationError) as exc:
+        fail(EXIT_BAD_INPUT, str(exc))
+    except OSError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.filename or out}: {exc.strerror or exc}")
+    except LLMExtractError as exc:
+        fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
+
+
 def _provider_run(job: BatchJob) -> BatchSummary:
     """The batch through the provider's batch API, its status on stderr at each poll."""
 
@@ -187,19 +201,13 @@ def _provider_run(job: BatchJob) -> BatchSummary:
 
     if job.reask_via not in ("batch", "live"):
         fail(EXIT_BAD_INPUT, "--reask-via must be 'batch' or 'live'")
-    try:
+    with _exit_codes(job.out):
         return run_provider_batch(
             job.source, job.out, id_field=job.id_field, text_field=job.text_field,
             settings=job.settings, reask=cast(Any, job.reask_via), poll_seconds=job.poll_seconds,
             prices=job.prices, on_status=on_status,
             log=lambda message: err.print(message, markup=False),
         )  # fmt: skip
-    except (InputError, ConfigurationError) as exc:
-        fail(EXIT_BAD_INPUT, str(exc))
-    except OSError as exc:
-        fail(EXIT_BAD_INPUT, f"{exc.filename or job.out}: {exc.strerror or exc}")
-    except LLMExtractError as exc:
-        fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
 
 
 def _run(job: BatchJob) -> BatchSummary:
@@ -217,18 +225,11 @@ def _run(job: BatchJob) -> BatchSummary:
         stats = f"{rate:.1f} docs/s · {s.tokens} tokens · {s.errors} errors"
         progress.update(task, total=s.total, completed=done, stats=stats)
 
-    try:
-        with progress if err.is_terminal else contextlib.nullcontext():
-            return run_batch(
-                job.source, job.out, id_field=job.id_field, text_field=job.text_field,
-                concurrency=job.concurrency, settings=job.settings, retry_failed=job.retry_failed,
-                max_tokens_total=job.max_tokens_total, max_cost=job.max_cost, prices=job.prices,
-                cache_path=job.cache_path, on_progress=on_progress,
-                log=lambda message: err.print(message, markup=False),
-            )  # fmt: skip
-    except (InputError, ConfigurationError) as exc:
-        fail(EXIT_BAD_INPUT, str(exc))
-    except OSError as exc:
-        fail(EXIT_BAD_INPUT, f"{exc.filename or job.out}: {exc.strerror or exc}")
-    except LLMExtractError as exc:
-        fail(EXIT_FAILED, f"{type(exc).__name__}: {exc}")
+    with _exit_codes(job.out), progress if err.is_terminal else contextlib.nullcontext():
+        return run_batch(
+            job.source, job.out, id_field=job.id_field, text_field=job.text_field,
+            concurrency=job.concurrency, settings=job.settings, retry_failed=job.retry_failed,
+            max_tokens_total=job.max_tokens_total, max_cost=job.max_cost, prices=job.prices,
+            cache_path=job.cache_path, on_progress=on_progress,
+            log=lambda message: err.print(message, markup=False),
+        )  # fmt: skip
