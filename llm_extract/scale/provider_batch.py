@@ -20,14 +20,14 @@ Kept on disk beside the output (``state_dir``, default ``OUT.provider-batch/``):
 * ``requests-<round>-<part>.jsonl``: what each batch was sent (the prompts and
   article text; never the API key).
 
-The output is the same as :func:`~llm_extract.scale.batch.run_batch`'s: one
-record per id, exactly once, resumable. Costs use the model's batch price, half
-the live one; re-asks sent live are counted at that price too.
+Output as :func:`~llm_extract.scale.batch.run_batch`'s (one record per id, exactly
+once, resumable), costed at the batch price (half the live one), live re-asks too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -102,8 +102,7 @@ class _InputFiles:
 
 
 class _Collector:
-    """A round's backend behind the answers: each request it is asked goes into
-    the round's input files, and none is answered."""
+    """The backend behind a round's answers: it files each request, answering none."""
 
     def __init__(self, live: InstructorBackend, key: Callable[[ChatRequest], str]) -> None:
         self.live, self.key, self.model = live, key, live.model
@@ -181,9 +180,8 @@ class _Jobs:
         except openai.APIError as exc:
             found = self._find(entry["input_file_id"])
             if found is None:
-                raise ProviderBatchError(
-                    f"creating the batch for {entry['file']} failed: {exc}"
-                ) from exc
+                why = f"creating the batch for {entry['file']} failed: {exc}"
+                raise ProviderBatchError(why) from exc
             return found
         return str(batch.id)
 
@@ -240,13 +238,7 @@ class _Jobs:
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+    while chunk := list(itertools.islice(items, size)):
         yield chunk
 
 
@@ -324,13 +316,7 @@ def run_provider_batch(
     with no batch API here (the embedded one, or not OpenAI-compatible).
     """
     source, out = Path(input_path), Path(output_path)
-    resolved = settings or Settings.resolve()
-    if resolved.embedded:
-        raise ConfigurationError("the embedded model has no batch API: use run_batch")
-    if reask not in ("batch", "live") or max_rounds < 1 or not poll_seconds >= 0:
-        raise ConfigurationError("need reask 'batch' or 'live', max_rounds >= 1, poll_seconds >= 0")
-    live = InstructorBackend(resolved)
-    live.check_batchable()
+    resolved, live = _checked(settings, reask, max_rounds, poll_seconds)
     state = Path(state_dir) if state_dir else out.with_name(out.name + ".provider-batch")
     args = {"id_field": id_field, "text_field": text_field, "retry_failed": False}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -362,6 +348,20 @@ def run_provider_batch(
     summary.problems = problems
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _checked(
+    settings: Settings | None, reask: str, max_rounds: int, poll_seconds: float
+) -> tuple[Settings, InstructorBackend]:
+    """The run's settings and live backend, or :class:`ConfigurationError` before any upload."""
+    resolved = settings or Settings.resolve()
+    if resolved.embedded:
+        raise ConfigurationError("the embedded model has no batch API: use run_batch")
+    if reask not in ("batch", "live") or max_rounds < 1 or not poll_seconds >= 0:
+        raise ConfigurationError("need reask 'batch' or 'live', max_rounds >= 1, poll_seconds >= 0")
+    live = InstructorBackend(resolved)
+    live.check_batchable()
+    return resolved, live
 
 
 class _Rounds:
