@@ -126,8 +126,12 @@ def failure(exc: Exception, settings: Settings) -> dict[str, Any]:
 
 @dataclass
 class Plan:
+    """A run's start: what is left to do, its summary so far, and its sayer."""
+
     todo: list[Item]
     repeated: bool
+    summary: BatchSummary
+    say: Say
 
 
 class _Batch:
@@ -216,8 +220,14 @@ class _Batch:
                 os.close(fd)
 
 
-def plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, say: Say) -> Plan:
-    """What is left to do: the input's documents minus the ids already written."""
+def plan(source: Path, out: Path, args: dict[str, Any], log: Callable[[str], None] | None) -> Plan:
+    """What is left to do: the input's documents minus the ids already written.
+
+    The summary's ``problems`` list is filled by the plan's ``say`` (see
+    :func:`sayer`) from here on, for the input problems and the run's own.
+    """
+    summary = BatchSummary()
+    say = sayer(summary.problems, log)
     items, summary.rejected = scan_input(source, args["id_field"], args["text_field"], say)
     if not items:
         raise InputError(
@@ -228,7 +238,7 @@ def plan(source: Path, out: Path, args: dict[str, Any], summary: BatchSummary, s
     retry = args["retry_failed"]
     todo = [i for i in items if i.key not in latest or (retry and latest[i.key] == "error")]
     summary.total, summary.skipped = len(todo), len(items) - len(todo)
-    return Plan(todo, repeated)
+    return Plan(todo, repeated, summary, say)
 
 
 async def arun_batch(
@@ -263,10 +273,8 @@ async def arun_batch(
     args = {"id_field": id_field, "text_field": text_field, "retry_failed": retry_failed}
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive(out):
-        summary = BatchSummary()
-        problems: list[str] = []
-        say = sayer(problems, log)
-        planned = plan(source, out, args, summary, say)
+        planned = plan(source, out, args, log)
+        summary, say = planned.summary, planned.say
         inner = backend or make_backend(resolved.with_(transport_retries=0))
         price = _price(inner, resolved, prices, say)
         throttled = ThrottledBackend(inner, resolved)
@@ -287,7 +295,6 @@ async def arun_batch(
                 cache.close()
         if retry_failed or planned.repeated:
             compact(out, id_field)
-    summary.problems = problems
     summary.seconds = time.monotonic() - batch.started
     return summary
 

@@ -47,7 +47,7 @@ from ..core.pipeline import Report
 from ..errors import ConfigurationError, ExtractionError, ProviderBatchError
 from ..redaction import scrub
 from ..settings import Settings
-from .batch import BatchSummary, Prices, Say, failure, plan, price_for, sayer
+from .batch import BatchSummary, Prices, Say, failure, plan, price_for
 from .files import Item, append, exclusive, read_document
 
 ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
@@ -321,10 +321,8 @@ def run_provider_batch(
     args = {"id_field": id_field, "text_field": text_field, "retry_failed": False}
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive(out):
-        summary = BatchSummary()
-        problems: list[str] = []
-        say = sayer(problems, log)
-        todo = plan(source, out, args, summary, say).todo
+        planned = plan(source, out, args, log)
+        summary, say, todo = planned.summary, planned.say, planned.todo
         state.mkdir(parents=True, exist_ok=True)
         client = openai.OpenAI(
             base_url=resolved.base_url, api_key=resolved.secret, timeout=resolved.timeout,
@@ -345,7 +343,6 @@ def run_provider_batch(
             summary.stopped = "rounds"
             say(f"{len(left)} document(s) still wait for answers after {max_rounds} round(s); "
                 "run again to go on")  # fmt: skip
-    summary.problems = problems
     summary.seconds = time.monotonic() - started
     return summary
 
