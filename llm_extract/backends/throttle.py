@@ -5,11 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from typing import Protocol
 
 from ..errors import BackendError
 from ..settings import Settings
 from .base import Backend, ChatRequest, Completion
 from .transport import backoff
+
+
+class SharedPause(Protocol):
+    """A pause kept outside this process, for workers in other processes or machines.
+
+    ``left`` is how many seconds the pause still runs (0 when none does); it may
+    answer from a recent copy. ``extend`` makes it run at least ``seconds``
+    from now, without waiting for the answer.
+    """
+
+    async def left(self) -> float: ...
+
+    def extend(self, seconds: float) -> None: ...
 
 
 class ThrottledBackend:
@@ -20,10 +34,15 @@ class ThrottledBackend:
     monotonic time before which no call starts. A 429 moves it to now + ``Retry-After``
     (else jittered exponential backoff), pausing every caller, not only the one that
     got it; the call is then retried, at most ``settings.transport_retries`` times.
+    With ``shared`` (async calls only), the pause is also told to and read from
+    there, so workers in other processes pause too (Ray's actors).
     """
 
-    def __init__(self, inner: Backend, settings: Settings) -> None:
+    def __init__(
+        self, inner: Backend, settings: Settings, shared: SharedPause | None = None
+    ) -> None:
         self.inner = inner
+        self.shared = shared
         self.model = inner.model
         self.settings = settings
         self.not_before = 0.0
@@ -42,6 +61,8 @@ class ThrottledBackend:
             return delay
         self.rate_limited += 1
         self.not_before = max(self.not_before, time.monotonic() + delay)
+        if self.shared is not None:
+            self.shared.extend(delay)
         return 0.0  # the gate does the waiting, for every caller
 
     def complete(self, request: ChatRequest) -> Completion:
@@ -58,10 +79,19 @@ class ThrottledBackend:
     async def acomplete(self, request: ChatRequest) -> Completion:
         tally = [0, 0]
         while True:
-            while (left := self.not_before - time.monotonic()) > 0:
-                await asyncio.sleep(left)
+            await self._gate()
             try:
                 done = await self.inner.acomplete(request)
                 return replace(done, requests=done.requests + tally[1])
             except BackendError as exc:
                 await asyncio.sleep(self._failed(exc, tally))
+
+    async def _gate(self) -> None:
+        """Wait until neither this process's pause nor the shared one runs."""
+        while True:
+            left = self.not_before - time.monotonic()
+            if self.shared is not None:
+                left = max(left, await self.shared.left())
+            if left <= 0:
+                return
+            await asyncio.sleep(left)

@@ -77,14 +77,16 @@ class BatchSummary:
 
     def add(self, call: CallReport, price: dict[str, float]) -> dict[str, Any]:
         """Account one document's call; its ``usage`` record."""
-        p, c = call.prompt_tokens, call.completion_tokens
-        cost = (p * price["prompt_per_1k"] + c * price["completion_per_1k"]) / 1000
-        self.prompt_tokens += p
-        self.completion_tokens += c
-        self.requests += call.requests
-        self.cost += cost
-        usage: dict[str, Any] = {k: getattr(call, k) for k in _USAGE}
-        return usage | {"latency_s": round(call.latency_s, 3), "cost_usd": round(cost, 8)}
+        usage = usage_of(call, price)
+        self.count(usage)
+        return usage
+
+    def count(self, usage: dict[str, Any]) -> None:
+        """Add one document's ``usage`` record (from :func:`usage_of`) to the totals."""
+        self.prompt_tokens += usage["prompt_tokens"]
+        self.completion_tokens += usage["completion_tokens"]
+        self.requests += usage["requests"]
+        self.cost += usage["cost_usd"]
 
     def line(self) -> str:
         text = (
@@ -93,6 +95,14 @@ class BatchSummary:
             f"{self.tokens} tokens, ${self.cost:.4f}, {self.seconds:.1f} s"
         )
         return text + (f", stopped: {self.stopped}" if self.stopped else "")
+
+
+def usage_of(call: CallReport, price: dict[str, float]) -> dict[str, Any]:
+    """A document's ``usage`` record: its call's tokens, requests, latency and USD."""
+    p, c = call.prompt_tokens, call.completion_tokens
+    cost = (p * price["prompt_per_1k"] + c * price["completion_per_1k"]) / 1000
+    usage: dict[str, Any] = {k: getattr(call, k) for k in _USAGE}
+    return usage | {"latency_s": round(call.latency_s, 3), "cost_usd": round(cost, 8)}
 
 
 def price_for(model: str, embedded: bool, prices: Prices | None) -> dict[str, float] | None:
@@ -276,10 +286,10 @@ async def arun_batch(
         planned = plan(source, out, args, log)
         summary, say = planned.summary, planned.say
         inner = backend or make_backend(resolved.with_(transport_retries=0))
-        price = _price(inner, resolved, prices, say)
+        price = run_price(inner.model, resolved, prices, say)
         throttled = ThrottledBackend(inner, resolved)
         cache = ResponseCache(cache_path) if cache_path is not None else None
-        be = _in_front(throttled, cache, resolved)
+        be = in_front(throttled, cache, resolved)
         options = {**args, "concurrency": concurrency, "price": price, "on_progress": on_progress,
                    "max_tokens_total": max_tokens_total, "max_cost": max_cost}  # fmt: skip
         batch = _Batch(be, resolved, options)
@@ -299,14 +309,12 @@ async def arun_batch(
     return summary
 
 
-def _price(
-    backend: Backend, settings: Settings, prices: Prices | None, say: Say
-) -> dict[str, float] | None:
-    """The model's price per token, or None (said once: its cost then counts as $0)."""
-    price = price_for(backend.model, settings.embedded, prices)
+def run_price(model: str, settings: Settings, prices: Prices | None, say: Say) -> dict[str, float]:
+    """The model's price per 1,000 tokens; an unknown model's is said once and counts as $0."""
+    price = price_for(model, settings.embedded, prices)
     if price is None:
-        say(f"no price for model {backend.model!r}: its cost counts as $0 (see --prices)")
-    return price
+        say(f"no price for model {model!r}: its cost counts as $0 (see --prices)")
+    return price or _FREE
 
 
 def sayer(problems: list[str], log: Callable[[str], None] | None) -> Say:
@@ -319,7 +327,7 @@ def sayer(problems: list[str], log: Callable[[str], None] | None) -> Say:
     return say
 
 
-def _in_front(
+def in_front(
     throttled: ThrottledBackend, cache: ResponseCache | None, settings: Settings
 ) -> Backend:
     """The cache outside the throttle, so a hit never waits; keyed by server too."""

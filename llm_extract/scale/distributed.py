@@ -32,7 +32,6 @@ Ray is imported lazily: ``import llm_extract.scale.distributed`` works without i
 from __future__ import annotations
 
 import asyncio
-import importlib
 import threading
 from typing import Any
 
@@ -42,32 +41,10 @@ from ..core.pipeline import Report
 from ..errors import ConfigurationError, InputError
 from ..redaction import scrub
 from ..settings import Settings
+from .ray_state import Counter, actor, load_ray
 
 COLUMNS = ("status", "result", "error", "prompt_tokens", "completion_tokens")
 """The output columns besides the id column."""
-
-
-def _ray() -> Any:
-    """The ``ray`` module with Ray Data loaded, or a ConfigurationError saying what to install."""
-    try:
-        ray = importlib.import_module("ray")
-        importlib.import_module("ray.data")
-    except ImportError:
-        raise ConfigurationError(
-            "Ray Data is not installed: pip install 'llm-extract[ray]'"
-        ) from None
-    return ray
-
-
-class _Counter:
-    """Hands out 0, 1, 2, ... so each actor of one run gets its own index."""
-
-    def __init__(self) -> None:
-        self.n = -1
-
-    def take(self) -> int:
-        self.n += 1
-        return self.n
 
 
 class Extractor:
@@ -76,7 +53,8 @@ class Extractor:
     Contract: ``__call__`` returns one row per input row, every input id exactly once,
     and raises only for a malformed batch (a missing column), never for a document.
     With ``base_urls`` the actor's ``base_url`` is ``base_urls[index % len]``, the index
-    from ``counter`` (a :class:`_Counter` actor handle; without one, index 0).
+    from ``counter`` (a :class:`~llm_extract.scale.ray_state.Counter` actor handle;
+    without one, index 0).
     """
 
     def __init__(
@@ -92,7 +70,7 @@ class Extractor:
         if per_actor_concurrency < 1:
             raise ConfigurationError("per_actor_concurrency must be at least 1")
         if base_urls:
-            index = _ray().get(counter.take.remote()) if counter is not None else 0
+            index = load_ray().get(counter.take.remote()) if counter is not None else 0
             settings = settings.with_(base_url=base_urls[index % len(base_urls)])
         # The driver's resolved settings, used as they are: never re-resolved on a
         # worker, whose environment may name another server or key.
@@ -157,14 +135,14 @@ def extract_dataset(
     ``settings_kwargs`` are :class:`Settings` fields, checked here before any actor starts.
     Returns the ``ray.data.Dataset``; nothing runs until it is consumed.
     """
-    ray = _ray()
+    ray = load_ray()
     if actors < 1 or per_actor_concurrency < 1 or batch_size < 1:
         raise ConfigurationError("actors, per_actor_concurrency and batch_size must be >= 1")
     if base_urls is not None and (not base_urls or settings_kwargs.get("base_url")):
         raise ConfigurationError("give base_urls (non-empty) or base_url, not both")
     first = {"base_url": base_urls[0]} if base_urls else {}
     resolved = Settings.resolve(**{**settings_kwargs, **first})
-    counter = ray.remote(num_cpus=0)(_Counter).remote() if base_urls else None
+    counter = actor(Counter) if base_urls else None
     remote_args: dict[str, Any] = {} if num_cpus is None else {"num_cpus": num_cpus}
     return ds.map_batches(
         Extractor,
@@ -181,3 +159,8 @@ def extract_dataset(
         batch_format="numpy",
         **remote_args,
     )
+
+
+from .ray_run import run_dataset  # noqa: E402  (the documented home of both Ray entry points)
+
+__all__ = ["COLUMNS", "Extractor", "extract_dataset", "run_dataset"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +23,10 @@ from tests.fake_server import completion, fake_server, server_error  # noqa: E40
 from tests.scale.test_batch import ANSWER  # noqa: E402
 
 N = 20
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*"),
+    pytest.mark.usefixtures("local_ray"),
+]
 
 
 def articles(n: int = N) -> list[dict[str, Any]]:
@@ -54,18 +56,6 @@ def options(base_url: str | None) -> dict[str, Any]:
 def doc_of(body: Any) -> str:
     (number,) = set(re.findall(r"workshop number (\d+)", json.dumps(body)))
     return f"doc-{int(number):02d}"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
-    context = ray.data.DataContext.get_current()
-    saved = context.enable_progress_bars, context.wait_for_min_actors_s
-    context.enable_progress_bars = False
-    context.wait_for_min_actors_s = 300  # both actors up before any batch (slow on a loaded CI)
-    yield
-    context.enable_progress_bars, context.wait_for_min_actors_s = saved
-    ray.shutdown()
 
 
 def run(**kwargs: Any) -> list[dict[str, Any]]:
