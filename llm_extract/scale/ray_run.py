@@ -139,10 +139,15 @@ class _Pool:
         remote = ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=-1)
         self.ray, self.workers = ray, [remote(RunWorker).remote(**kwargs) for _ in range(size)]
 
-    def results(self, batches: Iterator[dict[str, Any]], depth: int = 2) -> Iterator[Any]:
+    def results(
+        self, batches: Iterator[dict[str, Any]], stop: Callable[[], bool], depth: int = 2
+    ) -> Iterator[Any]:
+        """Each batch's rows as it finishes; no new batch is sent once ``stop()``."""
         pending: dict[Any, int] = {}
         load = [0] * len(self.workers)
         for batch in batches:
+            if stop():
+                break
             if len(pending) >= depth * len(self.workers):
                 yield self._next(pending, load)
             i = load.index(min(load))
@@ -220,9 +225,10 @@ def run_dataset(
     that read the input).
     ``settings_kwargs`` are :class:`Settings` fields, resolved once here (then
     the driver's environment) and shipped to the actors. ``retry_failed`` runs
-    the ids whose record is an error again, leaving one record per id. The
-    summary's ``total`` counts the documents written or left unstarted this
-    run; ``stopped`` is ``"budget"`` when a cap stopped new documents.
+    the ids whose record is an error again, leaving one record per id. Once a
+    cap closes the budget, no new batch is sent: ``stopped`` is ``"budget"``
+    and ``total`` counts the documents written plus those that came back
+    unstarted (the batches never sent are not counted).
     Raises :class:`InputError` for a dataset without the id or text column and
     :class:`~llm_extract.errors.OutputInUseError` when another run holds the output.
     """
@@ -254,7 +260,7 @@ def run_dataset(
         fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         writer = _Writer(fd, summary, say)
         try:
-            for block in pool.results(batches):
+            for block in pool.results(batches, stop=lambda: writer.unstarted > 0):
                 writer.take(block)
                 summary.seconds = time.monotonic() - started
                 if on_progress is not None:
@@ -265,7 +271,7 @@ def run_dataset(
         summary.total = summary.ok + summary.errors + writer.unstarted
         if writer.unstarted:
             summary.stopped = "budget"
-            say(f"budget spent: {writer.unstarted} document(s) not started; run again to go on")
+            say("budget spent: the documents not written were not started; run again to go on")
         if retry_failed or repeated:
             compact(out, id_column)
     summary.seconds = time.monotonic() - started
