@@ -7,6 +7,7 @@ returns offsets into the original string whatever tier matched.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -21,8 +22,52 @@ class Match:
     alignment: Alignment
 
 
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+_LINE_HYPHEN = re.compile(r"-(?=[\r\n])[ \t\r\n]*")
+
+
 def _fold(text: str) -> tuple[str, list[int]]:
-    """Casefold, compose each letter with its combining marks (NFC), drop
+    """:func:`fold_unicode`, by regular expressions when ``text`` is ASCII (most news).
+
+    An ASCII text has no combining marks and nothing to compose, so its runs of
+    letters and digits fold by ``lower()``, and each gap between them becomes
+    one space unless the gap is only hyphenation across a line break. The two
+    paths agree on every ASCII text (a property test checks it); this one
+    costs a fraction of the per-character walk.
+    """
+    if not text.isascii():
+        return fold_unicode(text)
+    out: list[str] = []
+    where: list[int] = []
+    last = 0
+    for word in _ASCII_WORD.finditer(text):
+        _gap(text, last, word.start(), out, where)
+        out.append(word.group().lower())
+        where.extend(range(word.start(), word.end()))
+        last = word.end()
+    _gap(text, last, len(text), out, where)
+    return "".join(out), where
+
+
+def _gap(text: str, start: int, end: int, out: list[str], where: list[int]) -> None:
+    """One space for the non-word characters in ``text[start:end]``, if any remain
+    once hyphenation across line breaks is taken out, and if a word came before."""
+    if not out or out[-1].endswith(" "):
+        return
+    at = start
+    while at < end:
+        hyphen = _LINE_HYPHEN.match(text, at, end)
+        if hyphen is None:
+            out.append(" ")
+            where.append(at)
+            return
+        at = hyphen.end()
+
+
+def fold_unicode(text: str) -> tuple[str, list[int]]:
+    """The fold of any text, one character cluster at a time.
+
+    Casefold, compose each letter with its combining marks (NFC), drop
     hyphenation across line breaks, and collapse every run of whitespace or
     punctuation to one space, remembering each output character's offset in
     ``text``.

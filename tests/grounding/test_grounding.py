@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from llm_extract.grounding.align import align, fold_text
+from llm_extract.grounding.align import align, fold_text, fold_unicode
 from llm_extract.text.candidates import Candidates, candidate_spans
 
 ARTICLE = (
@@ -323,3 +323,11 @@ def test_any_nfc_value_is_found_in_its_nfd_text(words: list[str], before: str) -
     assert match is not None
     quote = text[match.start : match.end]
     assert unicodedata.normalize("NFC", quote).casefold() == value.casefold()
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet="aZ09-\n\r \t.,'", max_size=40) | st.text(max_size=40).filter(str.isascii))
+@example("hyphen-\nated, -\r\n  and. -\n split-\tnot")
+@example("-\nfirst and last-\n")
+def test_the_ascii_fold_agrees_with_the_unicode_walk(text: str) -> None:
+    assert fold_text(text) == fold_unicode(text)
