@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -97,6 +98,32 @@ class BatchSummary:
         return text + (f", stopped: {self.stopped}" if self.stopped else "")
 
 
+async def document_record(
+    record: dict[str, Any],
+    read: Callable[[], tuple[Any, date | None]],
+    settings: Settings,
+    backend: Backend,
+    price: dict[str, float],
+) -> dict[str, Any]:
+    """``record`` (the id) completed as one document's output line: ``ok`` with
+    its result, or ``error`` with what failed, reading the text included; its
+    ``usage`` whenever a model call ran. ``run_batch`` and ``run_dataset`` both
+    write through it, so their records are one format.
+    """
+    report = Report()
+    try:
+        text, day = read()
+        result = await aextract_deals(
+            text, settings=settings, backend=backend, report=report, published=day
+        )
+        record.update(status="ok", result=result.model_dump(mode="json"))
+    except Exception as exc:
+        record.update(failure(exc, settings))
+    if report.calls:
+        record["usage"] = usage_of(report.calls[-1], price)
+    return record
+
+
 def usage_of(call: CallReport, price: dict[str, float]) -> dict[str, Any]:
     """A document's ``usage`` record: its call's tokens, requests, latency and USD."""
     p, c = call.prompt_tokens, call.completion_tokens
@@ -153,7 +180,7 @@ class _Batch:
         self.started = time.monotonic()
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.slots = asyncio.Semaphore(options["concurrency"])
-        self.price = options["price"] or _FREE
+        self.price = options["price"]
         self.id_field, self.text_field = options["id_field"], options["text_field"]
         self.token_cap = options["max_tokens_total"]
         self.cost_cap = options["max_cost"]
@@ -171,22 +198,17 @@ class _Batch:
 
     async def work(self, f: IO[bytes], item: Item) -> None:
         """One document; every failure becomes an error record."""
-        report = Report()
-        record: dict[str, Any] = {self.id_field: item.ident}
         try:
-            text, day = read_document(f, item, self.text_field)
-            result = await aextract_deals(
-                text, settings=self.settings, backend=self.backend, report=report, published=day
-            )
-            record.update(status="ok", result=result.model_dump(mode="json"))
-        except Exception as exc:
-            record.update(failure(exc, self.settings))
+            record = await document_record(
+                {self.id_field: item.ident}, lambda: read_document(f, item, self.text_field),
+                self.settings, self.backend, self.price,
+            )  # fmt: skip
         finally:
             self.slots.release()
         self.summary.ok += record["status"] == "ok"
         self.summary.errors += record["status"] != "ok"
-        if report.calls:
-            record["usage"] = self.summary.add(report.calls[-1], self.price)
+        if "usage" in record:
+            self.summary.count(record["usage"])
         self.queue.put_nowait(record)
         self.progress()
 

@@ -43,11 +43,9 @@ from typing import Any
 from ..backends.cache import ResponseCache
 from ..backends.providers import make_backend
 from ..backends.throttle import ThrottledBackend
-from ..core.api import aextract_deals
-from ..core.pipeline import Report
 from ..errors import ConfigurationError, InputError
 from ..settings import Settings
-from .batch import BatchSummary, Prices, failure, in_front, run_price, sayer, usage_of
+from .batch import BatchSummary, Prices, document_record, in_front, run_price, sayer
 from .files import append, compact, exclusive, key_of, scan_output
 from .ray_state import Budget, Pause, PauseClient, actor, load_ray
 
@@ -101,25 +99,21 @@ class RunWorker:
             return (key or "", "done" if key else "rejected", "", 0, 0, 0, 0.0)
         if self.budget is not None and not await self.budget.is_open.remote():
             return (key, "unstarted", "", 0, 0, 0, 0.0)
-        report, column = Report(), self.options["text_column"]
-        record: dict[str, Any] = {self.options["id_column"]: ident}
-        try:
+        column = self.options["text_column"]
+
+        def read() -> tuple[str, date | None]:
             if not isinstance(text, str):
                 raise InputError(f"no {column!r} string field (got {type(text).__name__})")
-            published = date.fromisoformat(day) if isinstance(day, str) else None
-            result = await aextract_deals(
-                text, settings=self.settings, backend=self.backend, report=report,
-                published=published,
-            )  # fmt: skip
-            record.update(status="ok", result=result.model_dump(mode="json"))
-        except Exception as exc:
-            record.update(failure(exc, self.settings))
-        usage = usage_of(report.calls[-1], self.options["price"]) if report.calls else {}
-        if usage:
-            record["usage"] = usage
+            return text, date.fromisoformat(day) if isinstance(day, str) else None
+
+        record = await document_record(
+            {self.options["id_column"]: ident}, read, self.settings, self.backend,
+            self.options["price"],
+        )  # fmt: skip
+        usage = record.get("usage", {})
+        if usage and self.budget is not None:
             tokens = usage["prompt_tokens"] + usage["completion_tokens"]
-            if self.budget is not None:
-                await self.budget.spend.remote(tokens, usage["cost_usd"])
+            await self.budget.spend.remote(tokens, usage["cost_usd"])
         line = json.dumps(record, ensure_ascii=False)
         p, c, requests, cost = (usage.get(k, 0) for k in _USAGE)
         return (key, record["status"], line, p, c, requests, cost)
