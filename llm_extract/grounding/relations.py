@@ -10,14 +10,18 @@ and false as a relation. These checks run after the model, on each
   the model's trigger is not in the passage, the type's word in the sentence
   that names the parties stands in for it; a deal without such evidence is
   dropped, never returned with an invented type;
-* every **party** and the **amount** must stand in the trigger's sentence or
-  the sentences next to it, and not only in a sentence that addresses the
-  model (a prompt injection); a value that fails is removed;
+* every **party** and the **amount** (and, outside sales, the **products**)
+  must stand in the trigger's sentence or the sentences next to it, and not
+  only in a sentence that addresses the model (a prompt injection); a value
+  that fails is removed;
 * a deal whose trigger sentence reads as earlier news is marked
   ``background`` even if the model did not say so;
 * the **sides** follow a passive agent: in "Lumora will have its cameras
   built by Kavya", Kavya makes them whatever slot the model put it in
-  (:func:`passive_sides`), and the swap is reported.
+  (:func:`passive_sides`), and the swap is reported;
+* a **partnership** whose trigger goes on "with Kavya to manufacture" is a
+  contract-manufacturing deal, the trigger's subject the client and Kavya the
+  supplier (:func:`made_by_partner`); the new type is reported.
 
 Each removal is reported as a :class:`~llm_extract.grounding.verify.Dropped`, like
 any other value without evidence.
@@ -51,6 +55,11 @@ _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|offi
 _SUBJECT = re.compile(rf"({_NAME})\s+(?:(?:{_AUX})\s+)*$")
 _CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
 _MAKES = r"(?:will|would|is to|to)?\s*(?:make|manufacture|assemble|produce|build|supply)"
+_WITH_MAKER = re.compile(
+    rf"^[\w-]*\s+with\s+(?:the\s+)?({_NAME})\s+to\s+(?:jointly\s+)?"
+    r"(?:manufacture|make|assemble|produce|build|fabricate)\b"
+)
+_MADE_BY_PARTNER = "the partner is to make the products: contract_manufacturing"
 _NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who",
               "by", "after", "before", "since", "in", "on", "upon", "with", "without", "for",
               "from", "through", "under", "as", "while", "when", "once", "if", "and", "but",
@@ -220,6 +229,9 @@ def check_window(
         if passive_sides(deal.type, deal.buyer, deal.target, text[s_lo:s_hi]):
             dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _SWAPPED))
             deal = deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
+        if made := made_by_partner(deal, text[anchor.start : s_hi], subject):
+            dropped.append(Dropped(f"{path}.type", deal.type.value, _MADE_BY_PARTNER))
+            deal = made
         if deal.buyer or deal.target:
             kept.append(deal)
     return kept, dropped
@@ -228,7 +240,8 @@ def check_window(
 def _check_parties(
     deal: WindowDeal, text: str, scope: _Scope, at: int, out: tuple[str, list[Dropped]]
 ) -> tuple[dict[str, object], list[str]]:
-    """Removals for the parties (and amount) not near the trigger at ``at``, or naming a person.
+    """Removals for the parties, amount and (outside sales) products not near the
+    trigger at ``at``, and for parties that name a person or no name.
 
     Returns the field changes and the fields that named a person; each removal
     is appended to the dropped list of ``out`` under its path.
@@ -237,17 +250,20 @@ def _check_parties(
     lo, hi = scope.near(at)
     changes: dict[str, object] = {}
     people: list[str] = []
-    for field in _PARTY_FIELDS:
+    fields = _PARTY_FIELDS if deal.type in SALE_TYPES else (*_PARTY_FIELDS, "business")
+    for field in fields:
         value = getattr(deal, field)
         if value and not _occurs_in(value, text, lo, hi, scope):
             changes[field] = None
             reason = "not in the sentences that state the deal; removed"
             dropped.append(Dropped(f"{path}.{field}", value, reason))
-        elif value and field != "amount" and looks_person(value, text):
+        elif value and field in ("amount", "business"):
+            continue
+        elif value and looks_person(value, text):
             changes[field] = None
             people.append(field)
             dropped.append(Dropped(f"{path}.{field}", value, "a person, not a company"))
-        elif value and field != "amount" and not looks_name(value):
+        elif value and not looks_name(value):
             changes[field] = None
             dropped.append(Dropped(f"{path}.{field}", value, "not a name; removed"))
     return changes, people
@@ -268,6 +284,27 @@ def _maker_for_subject(deal: WindowDeal, text: str, subject: str | None) -> Wind
     if len(makers) != 1:
         return None
     return deal.model_copy(update={"buyer": subject, "target": makers[0]})
+
+
+def made_by_partner(deal: WindowDeal, rest: str, subject: str | None) -> WindowDeal | None:
+    """The partnership as contract manufacturing, or None.
+
+    ``rest`` is the trigger's sentence from the trigger on. "RealMe partnered
+    with Optiemus to manufacture its devices" names a partner that makes the
+    subject's products: the subject is the client, the partner the supplier.
+    Only when the subject and the maker are the deal's two sides."""
+    found = _WITH_MAKER.match(rest)
+    sides = [n for n in (deal.buyer, deal.target) if n]
+    if deal.type is not DealType.PARTNERSHIP or found is None or subject is None:
+        return None
+    if len(sides) < 2:
+        return None
+    makers = [n for n in sides if same_company(found.group(1), n)]
+    clients = [n for n in sides if n not in makers and _is_subject(subject, n)]
+    if len(makers) != 1 or len(clients) != 1:
+        return None
+    update = {"type": DealType.CONTRACT_MANUFACTURING, "buyer": clients[0], "target": makers[0]}
+    return deal.model_copy(update=update)
 
 
 def _is_subject(subject: str, name: str) -> bool:

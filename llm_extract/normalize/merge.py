@@ -4,12 +4,31 @@ The first chunk's main deal stays first (news states its main deal early);
 repeats of a deal (the same parties, sellers aside, by folded name) merge,
 the first record winning and later ones filling its empty fields; companies
 merge by name, pooling their aliases.
+
+One exception to "the first record wins": a generic record (a partnership, or
+``other``) gives way to a later record of the same parties with a specific
+non-sale type. "Partnership" is what an article says of any tie between two
+companies ("it inked similar partnerships with Xiaomi"); "signed a sourcing
+agreement with" says which kind, and its roles (client and supplier) are the
+ones an analyst needs. Sales and mergers never replace a partnership this way:
+a sale is a different claim, not a narrower one.
 """
 
 from __future__ import annotations
 
-from ..records.schemas import ArticleDeals, Company, Deal, Role
+from ..records.schemas import ArticleDeals, Company, Deal, DealType, Role
 from .company_names import fold_name
+
+_GENERIC = frozenset({DealType.PARTNERSHIP, DealType.OTHER})
+_NARROWER = frozenset(
+    {
+        DealType.JOINT_VENTURE,
+        DealType.CONTRACT_MANUFACTURING,
+        DealType.SOURCING_AGREEMENT,
+        DealType.LICENSING,
+        DealType.DISTRIBUTION,
+    }
+)
 
 
 def _deal_key(deal: Deal) -> frozenset[str] | tuple[str, str]:
@@ -20,7 +39,10 @@ def _deal_key(deal: Deal) -> frozenset[str] | tuple[str, str]:
 
 
 def _combine(first: Deal, later: Deal) -> Deal:
-    """``first`` with the fields it left empty taken from a later record of the deal."""
+    """``first`` with the fields it left empty taken from a later record of the deal
+    (or the later record first, when it names the kind of a generic ``first``)."""
+    if first.deal_type in _GENERIC and later.deal_type in _NARROWER:
+        first, later = later, first
     update: dict[str, object] = {}
     for name in Deal.model_fields:
         mine, theirs = getattr(first, name), getattr(later, name)

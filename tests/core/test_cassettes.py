@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -67,6 +68,8 @@ def test_cli_replays_recorded_extraction(case: str, model_server: str) -> None:
     recorded = json.loads(expected.read_text(encoding="utf-8"))
     assert (version, envelope["result"]) == (recorded["prompt_version"], recorded["result"])
     _no_deal_outside_gold(case, recorded["result"])
+    if case in GOLD:
+        _every_gold_deal(case, recorded["result"])
 
 
 GOLD = {"seed": ("seed.jsonl", "seed-oneplus-optiemus")}
@@ -103,6 +106,30 @@ def _no_deal_outside_gold(case: str, result: dict[str, object]) -> None:
             )
             for g in gold["deals"]
         ), f"{case}: {deal['deal_type']} {deal['parties']} is not a gold deal"
+
+
+def _every_gold_deal(case: str, result: dict[str, object]) -> None:
+    """The seed's snapshot holds every gold deal, each with its exact roles (no
+    partnership reading) and its background flag, the article's own deal
+    (the gold's first) first."""
+    file, doc_id = GOLD[case]
+    rows = (json.loads(line) for line in (ROOT / "evals" / "gold" / file).open(encoding="utf-8"))
+    [gold] = [row for row in rows if row["id"] == doc_id]
+    deals = result["deals"]
+    assert isinstance(deals, list) and len(deals) == len(gold["deals"])
+    for i, want in enumerate(gold["deals"]):
+        found = [j for j, got in enumerate(deals) if _same_deal(got, want)]
+        assert found and (i > 0 or found == [0]), f"{case}: gold deal {i} is not found: {want}"
+
+
+def _same_deal(got: dict[str, Any], want: dict[str, Any]) -> bool:
+    pairs = zip(got["parties"], want["parties"], strict=False)
+    return (
+        got["deal_type"] in _options(want["deal_type"])
+        and got["background"] is want["background"]
+        and len(got["parties"]) == len(want["parties"])
+        and all(p["name"] in _options(q["name"]) and p["role"] == q["role"] for p, q in pairs)
+    )
 
 
 @pytest.mark.embedded

@@ -234,3 +234,47 @@ def test_a_side_that_is_no_name_is_removed() -> None:
     assert [(d.path, d.reason) for d in dropped] == [
         ("window[0].deals[0].target", "not a name; removed")
     ]
+
+
+def _partnership(**sides: str) -> WindowDeal:
+    return _deal(trigger="partnered", type="partnership", **sides)
+
+
+def test_a_partner_that_is_to_make_the_products_makes_it_contract_manufacturing() -> None:
+    w = _window("Last May, Tesselate Audio also partnered with Brightwell to manufacture its mics.")
+    deal = _partnership(buyer="Brightwell", target="Tesselate Audio")
+    kept, dropped = check_window([deal], w, "window[0]")
+    assert kept[0].type is DealType.CONTRACT_MANUFACTURING
+    assert (kept[0].buyer, kept[0].target) == ("Tesselate Audio", "Brightwell")
+    assert [(d.path, d.value) for d in dropped] == [("window[0].deals[0].type", "partnership")]
+
+
+def test_a_partnership_to_market_products_stays_a_partnership() -> None:
+    w = _window("Tesselate Audio partnered with Brightwell to market its speakers in Peru.")
+    deal = _partnership(buyer="Tesselate Audio", target="Brightwell")
+    kept, dropped = check_window([deal], w, "window[0]")
+    assert kept[0].type is DealType.PARTNERSHIP and dropped == []
+
+
+def test_a_maker_that_is_not_a_side_leaves_the_partnership_alone() -> None:
+    w = _window("Tesselate Audio partnered with Corvane to build a plant for Brightwell.")
+    deal = _partnership(buyer="Tesselate Audio", target="Brightwell")
+    kept, _ = check_window([deal], w, "window[0]")
+    assert kept[0].type is DealType.PARTNERSHIP
+
+
+def test_products_far_from_a_supply_deal_are_removed_but_not_a_sale_business() -> None:
+    text = (
+        "Tesselate Audio will make tablets and earbuds for Orrin. Output grew. Margins rose. "
+        "Corvane signed a sourcing agreement with Brightwell."
+    )
+    supply = _deal(trigger="signed a sourcing agreement", type="sourcing_agreement",
+                   buyer="Corvane", target="Brightwell", business="tablets and earbuds",
+                   )  # fmt: skip
+    kept, dropped = check_window([supply], _window(text), "window[0]")
+    assert kept[0].business is None and dropped[0].path == "window[0].deals[0].business"
+    sale_text = text.replace("signed a sourcing agreement with", "agreed to buy")
+    sale = _deal(trigger="agreed to buy", buyer="Corvane", target="Brightwell",
+                 business="tablets and earbuds")  # fmt: skip
+    kept, dropped = check_window([sale], _window(sale_text), "window[0]")
+    assert kept[0].business == "tablets and earbuds" and dropped == []

@@ -1,0 +1,56 @@
+"""Merging repeats of a deal: llm_extract.normalize.merge."""
+
+from __future__ import annotations
+
+from llm_extract.normalize.merge import merge
+from llm_extract.records.schemas import ArticleDeals, Deal, DealType, Party, Role
+
+
+def _deal(kind: DealType, *sides: tuple[str, Role], trigger: str, background: bool) -> Deal:
+    parties = [Party(name=n, role=r) for n, r in sides]
+    return Deal(deal_type=kind, parties=parties, trigger=trigger, background=background)
+
+
+GENERIC = _deal(
+    DealType.PARTNERSHIP,
+    ("Quillon", Role.PARTNER),
+    ("Harrowgate", Role.PARTNER),
+    trigger="partnerships",
+    background=False,
+)
+SOURCING = _deal(
+    DealType.SOURCING_AGREEMENT,
+    ("Harrowgate", Role.CLIENT),
+    ("Quillon", Role.SUPPLIER),
+    trigger="signed a sourcing agreement",
+    background=True,
+)
+
+
+def test_a_later_specific_record_of_a_generic_partnership_gives_the_deal_its_kind() -> None:
+    merged = merge([ArticleDeals(deals=[GENERIC]), ArticleDeals(deals=[SOURCING])])
+    (deal,) = merged.deals
+    assert deal.deal_type is DealType.SOURCING_AGREEMENT
+    assert deal.trigger == "signed a sourcing agreement"
+    assert [(p.name, p.role) for p in deal.parties] == [
+        ("Harrowgate", Role.CLIENT),
+        ("Quillon", Role.SUPPLIER),
+    ]
+    assert deal.background is False  # one record read it as the article's own news
+
+
+def test_the_specific_record_also_wins_when_it_comes_first() -> None:
+    (deal,) = merge([ArticleDeals(deals=[SOURCING, GENERIC])]).deals
+    assert deal.deal_type is DealType.SOURCING_AGREEMENT and deal.trigger.startswith("signed")
+
+
+def test_a_sale_never_replaces_a_partnership_of_the_same_companies() -> None:
+    sale = _deal(
+        DealType.ACQUISITION,
+        ("Harrowgate", Role.ACQUIRER),
+        ("Quillon", Role.TARGET),
+        trigger="bought",
+        background=False,
+    )
+    (deal,) = merge([ArticleDeals(deals=[GENERIC, sale])]).deals
+    assert deal.deal_type is DealType.PARTNERSHIP and deal.trigger == "partnerships"
