@@ -54,6 +54,11 @@ def _counts(doc: Mapping[str, Any], name: str) -> list[int]:
     return [doc["fields"].get(name, {}).get(k, 0) for k in ("tp", "fp", "fn")]
 
 
+MIN_DOCUMENTS = 10
+"""Fewer documents than this give no verdict: a bootstrap over one document
+resamples that document only, and its interval is a point."""
+
+
 @dataclass(frozen=True)
 class Change:
     """One field's F1 change against the baseline, with its paired bootstrap interval."""
@@ -71,11 +76,13 @@ class Change:
 
     @property
     def significant(self) -> bool:
-        """Whether the 95% interval excludes no change."""
-        return self.low > 0 or self.high < 0
+        """Whether the 95% interval excludes no change, over enough documents to tell."""
+        return self.documents >= MIN_DOCUMENTS and (self.low > 0 or self.high < 0)
 
     def line(self) -> str:
         mark = "significant" if self.significant else "within noise"
+        if self.documents < MIN_DOCUMENTS:
+            mark = f"too few documents to judge (fewer than {MIN_DOCUMENTS})"
         return (
             f"{self.field}: F1 {self.before:.3f} -> {self.after:.3f} ({self.delta:+.3f}, "
             f"95% CI {self.low:+.3f}..{self.high:+.3f} over {self.documents} docs, {mark})"

@@ -52,3 +52,9 @@ def test_a_change_on_one_document_of_forty_is_within_noise() -> None:
 
 def test_changes_need_shared_documents() -> None:
     assert changes({"documents": {}}, _docs([(1, 0, 0)])) == []
+
+
+def test_a_change_on_too_few_documents_is_never_called_significant() -> None:
+    (micro, _field) = changes(_docs([(1, 0, 0)] * 3), _docs([(0, 1, 1)] * 3), resamples=200)
+    assert micro.low == micro.high == 1.0 and not micro.significant
+    assert "too few documents" in micro.line()
