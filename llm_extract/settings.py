@@ -62,6 +62,9 @@ class Settings:
     model answered "no deals" with a probability below it (0 never does);
     None means 0.9 for the shipped adapter (tuned on the dev sets' train
     split) and 0 for any other model, whose probabilities mean something else.
+    ``rest_look`` asks again about the deal-word sentences of a window that
+    its answer's deals leave uncovered: a small model names one deal per
+    passage, and a window can state two.
     ``slots`` is how many requests the embedded model decodes together
     (llama.cpp's parallel slots); ``n_threads`` its CPU threads, None for all
     cores.
@@ -88,6 +91,7 @@ class Settings:
     window_chars: int = 700
     min_confidence: float = 0.0
     second_look: float | None = None
+    rest_look: bool = True
     ungrounded: Literal["drop", "flag"] = "drop"
     model_path: str | None = None
     n_ctx: int = 8192
@@ -232,6 +236,7 @@ class _Variables(BaseSettings):
     max_tokens: int | None = None
     slots: int | None = None
     second_look: float | None = None
+    rest_look: bool | None = None
 
 
 class _OpenAI(BaseSettings):

@@ -124,6 +124,8 @@ def extract_deals(
         looks = job.second_looks(values)
         answers = _run_each(list(looks.values()), be, tolerate=True)
         values = job.adopt(values, dict(zip(looks, answers, strict=True)))
+        rest = job.rest_looks(values)
+        values = job.settle_rest(values, _run_each(rest, be, tolerate=True))
     except BaseException:
         job.abandon(report)
         raise
@@ -150,6 +152,8 @@ async def aextract_deals(
         looks = job.second_looks(values)
         answers = await _run_all(list(looks.values()), be, tolerate=True)
         values = job.adopt(values, dict(zip(looks, answers, strict=True)))
+        rest = job.rest_looks(values)
+        values = job.settle_rest(values, await _run_all(rest, be, tolerate=True))
     except BaseException:
         job.abandon(report)
         raise

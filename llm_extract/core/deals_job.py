@@ -2,8 +2,8 @@
 
 :mod:`llm_extract.core.api` drives a job (synchronously or with asyncio): it
 runs :attr:`DealsJob.runs`, hands the outcomes to :meth:`DealsJob.settle`,
-runs the :meth:`DealsJob.second_looks`, and :meth:`DealsJob.finish` checks,
-merges and normalizes what came back.
+runs the :meth:`DealsJob.second_looks` and then the :meth:`DealsJob.rest_looks`,
+and :meth:`DealsJob.finish` checks, merges and normalizes what came back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from ..backends.base import Backend
 from ..backends.embedded import adapter_path, is_tuned_name
 from ..errors import ExtractionError
-from ..grounding.align import fold_text
+from ..grounding.align import align, fold_text
 from ..grounding.relations import check_window, orient_record
 from ..grounding.verify import Dropped, verify
 from ..normalize.merge import main_first, merge
@@ -37,7 +37,8 @@ from ..records.schemas import ArticleDeals, Company
 from ..records.slots import DealSlots, WindowDeals, WindowDealsAtLeastOne
 from ..settings import Settings
 from ..text.chunks import split
-from ..text.windows import Window, find_windows, mentions_deal
+from ..text.sentences import sentences
+from ..text.windows import DEAL_CUES, Window, find_windows, mentions_deal
 from .pipeline import CallReport, Report, Run, check_text
 
 TUNED_SECOND_LOOK = 0.9
@@ -158,6 +159,38 @@ class DealsJob:
                 out[i] = outcome
         return out
 
+    def rest_looks(self, values: list[BaseModel]) -> list[Run[Any]]:
+        """Runs for the deal-word sentences that a window's deals leave uncovered.
+
+        Each uncovered run of sentences becomes a unit of its own (appended to
+        :attr:`units` and :attr:`runs`); pass the runs' outcomes to
+        :meth:`settle_rest`. A window whose answer has no deals, or a trigger
+        that is not in the window, is not looked at again."""
+        if self.strategy != "windows" or not self.settings.rest_look:
+            return []
+        rest: list[Run[Any]] = []
+        for i, value in enumerate(list(values)):
+            if not isinstance(value, WindowDeals) or not value.deals:
+                continue
+            for piece in uncovered(self.units[i], [d.trigger for d in value.deals]):
+                self.units.append(piece)
+                self.runs.append(self._run(piece.text, WindowDeals))
+                rest.append(self.runs[-1])
+        return rest
+
+    def settle_rest(self, values: list[BaseModel], outcomes: list[Any]) -> list[BaseModel]:
+        """``values`` followed by each rest look's value; one that failed is
+        a passage without deals, noted in its report."""
+        out = list(values)
+        for run, outcome in zip(self.runs[len(values) :], outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                note = f"rest look failed ({type(outcome).__name__}: {outcome}); no deals taken"
+                run.report.problems.append(note)
+                out.append(WindowDeals(deals=[]))
+            else:
+                out.append(outcome)
+        return out
+
     def _article(self, value: BaseModel, unit: Window, index: int) -> ArticleDeals:
         if isinstance(value, WindowDeals):
             sure = _sure(self.looks.get(index, self.runs[index]))
@@ -203,6 +236,36 @@ class DealsJob:
 
     def abandon(self, report: Report | None) -> None:
         self._record(None, report)
+
+
+def uncovered(window: Window, triggers: list[str | None]) -> list[Window]:
+    """The runs of ``window``'s sentences more than one sentence away from
+    every trigger, that use a deal word, as windows of the same article.
+
+    None when a trigger is missing or not in the window: its deal's place is
+    unknown, and asking about the whole window again would repeat it."""
+    spans = sentences(window.text) or [(0, len(window.text))]
+    near: set[int] = set()
+    for trigger in triggers:
+        found = align(trigger, window.text) if trigger else None
+        if found is None:
+            return []
+        at = max((k for k, (s, _) in enumerate(spans) if s <= found.start), default=0)
+        near.update(range(at - 1, at + 2))
+    runs: list[list[tuple[int, int]]] = []
+    for k, span in enumerate(spans):
+        if k in near:
+            runs.append([])
+        elif runs and runs[-1]:
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    out = []
+    for run in (r for r in runs if r):
+        lo, hi = run[0][0], run[-1][1]
+        if DEAL_CUES.search(window.text[lo:hi]):
+            out.append(Window(window.start + lo, window.start + hi, window.text[lo:hi]))
+    return out
 
 
 def _sure(run: Run[Any]) -> dict[str, float]:

@@ -28,6 +28,7 @@ from .common import (
     BaseUrlOpt,
     ModelOpt,
     ReasksOpt,
+    RestLookOpt,
     SecondLookOpt,
     SpansOpt,
     StrategyOpt,
@@ -99,12 +100,14 @@ def deal(
     reasks: ReasksOpt = None,
     timeout: TimeoutOpt = None,
     second_look: SecondLookOpt = None,
+    rest_look: RestLookOpt = None,
 ) -> None:
     """Extract the main deal (or --all deals) from an article and print JSON."""
     try:
         settings = Settings.resolve(
             model=model, base_url=base_url, spans=spans, strategy=strategy, reasks=reasks,
             timeout=timeout, ungrounded=ungrounded, second_look=second_look,
+            rest_look=rest_look,
         )  # fmt: skip
         text = read_text(source, settings.max_chars)
         day = published_date(published)
@@ -231,6 +234,7 @@ def eval_(
         float | None, typer.Option(help="Drop deals whose type confidence is lower.")
     ] = None,
     second_look: SecondLookOpt = None,
+    rest_look: RestLookOpt = None,
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
     from ..evals.runner import EvalArgs
@@ -243,7 +247,7 @@ def eval_(
         corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
         as_json=as_json, html=html, concurrency=concurrency, split=split,
         strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
-        second_look=second_look,
+        second_look=second_look, rest_look=rest_look,
     ), err)  # fmt: skip
 
 

@@ -32,6 +32,13 @@ SecondLookOpt = Annotated[
         help="Ask a deal window again, for a deal, when its 'no deals' had a lower probability."
     ),
 ]
+RestLookOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--rest-look/--no-rest-look",
+        help="Ask again about a deal window's deal-word sentences its deals left uncovered.",
+    ),
+]
 SpansOpt = Annotated[
     bool | None,
     typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),
