@@ -11,7 +11,8 @@ non-sale type. "Partnership" is what an article says of any tie between two
 companies ("it inked similar partnerships with Xiaomi"); "signed a sourcing
 agreement with" says which kind, and its roles (client and supplier) are the
 ones an analyst needs. Sales and mergers never replace a partnership this way:
-a sale is a different claim, not a narrower one.
+a sale is a different claim, not a narrower one. And a generic record left
+with one side is dropped when another deal already names that side.
 """
 
 from __future__ import annotations
@@ -83,4 +84,21 @@ def merge(results: list[ArticleDeals]) -> ArticleDeals:
                 for field in ("country", "country_code", "business")
             }
             companies[key] = known.model_copy(update={"aliases": aliases[:4], **filled})
-    return ArticleDeals(deals=list(deals.values())[:8], companies=list(companies.values())[:12])
+    kept = _without_lone_generics(list(deals.values()))
+    return ArticleDeals(deals=kept[:8], companies=list(companies.values())[:12])
+
+
+def _without_lone_generics(deals: list[Deal]) -> list[Deal]:
+    """The deals less one-sided generic records whose party another deal names.
+
+    "This partnership lets Optiemus ..." with its other side lost is the
+    article speaking again of a deal it already stated; kept, it would be a
+    second, emptier record of that deal."""
+    named = [{fold_name(p.name) for p in d.parties} for d in deals]
+
+    def lone_repeat(i: int, deal: Deal) -> bool:
+        if deal.deal_type not in _GENERIC or len(named[i]) != 1:
+            return False
+        return any(named[i] < other for j, other in enumerate(named) if j != i)
+
+    return [d for i, d in enumerate(deals) if not lone_repeat(i, d)]

@@ -54,3 +54,23 @@ def test_a_sale_never_replaces_a_partnership_of_the_same_companies() -> None:
     )
     (deal,) = merge([ArticleDeals(deals=[GENERIC, sale])]).deals
     assert deal.deal_type is DealType.PARTNERSHIP and deal.trigger == "partnerships"
+
+
+def test_a_one_sided_partnership_of_a_company_another_deal_names_is_dropped() -> None:
+    lone = _deal(DealType.PARTNERSHIP, ("Quillon", Role.PARTNER), trigger="this partnership",
+                 background=False)  # fmt: skip
+    merged = merge([ArticleDeals(deals=[SOURCING]), ArticleDeals(deals=[lone])])
+    assert [d.deal_type for d in merged.deals] == [DealType.SOURCING_AGREEMENT]
+
+
+def test_a_one_sided_record_stays_when_no_other_deal_names_its_party() -> None:
+    lone = _deal(DealType.PARTNERSHIP, ("Ostrava Mills", Role.PARTNER), trigger="partnered",
+                 background=False)  # fmt: skip
+    sale = _deal(DealType.ACQUISITION, ("Quillon", Role.ACQUIRER), trigger="bought",
+                 background=False)  # fmt: skip
+    merged = merge([ArticleDeals(deals=[SOURCING, lone, sale])])
+    assert [d.trigger for d in merged.deals] == [
+        "signed a sourcing agreement",
+        "partnered",
+        "bought",
+    ]
