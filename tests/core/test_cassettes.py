@@ -68,11 +68,18 @@ def test_cli_replays_recorded_extraction(case: str, model_server: str) -> None:
     recorded = json.loads(expected.read_text(encoding="utf-8"))
     assert (version, envelope["result"]) == (recorded["prompt_version"], recorded["result"])
     _no_deal_outside_gold(case, recorded["result"])
-    if case in GOLD:
-        _every_gold_deal(case, recorded["result"])
+    _every_gold_deal(case, recorded["result"])
 
 
 GOLD = {"seed": ("seed.jsonl", "seed-oneplus-optiemus")}
+
+
+def _gold(case: str) -> dict[str, Any]:
+    """The gold record of a case's article: the seed's, or the example's."""
+    file, doc_id = GOLD.get(case, ("examples.jsonl", f"example-{_article(case).stem}"))
+    rows = (json.loads(line) for line in (ROOT / "evals" / "gold" / file).open(encoding="utf-8"))
+    [gold] = [row for row in rows if row["id"] == doc_id]
+    return dict(gold)
 
 
 def _options(value: str | list[str]) -> set[str]:
@@ -88,11 +95,9 @@ def _no_deal_outside_gold(case: str, result: dict[str, object]) -> None:
     gold deal (type and every party with its role). Missed deals are allowed.
     Where the gold accepts a partnership reading of a deal, its parties are
     partners under that reading (roles follow from the type)."""
-    file, doc_id = GOLD.get(case, ("examples.jsonl", f"example-{_article(case).stem}"))
-    rows = (json.loads(line) for line in (ROOT / "evals" / "gold" / file).open(encoding="utf-8"))
-    [gold] = [row for row in rows if row["id"] == doc_id]
     deals = result["deals"]
     assert isinstance(deals, list)
+    gold = _gold(case)
     for deal in deals:
         assert any(
             deal["deal_type"] in _options(g["deal_type"])
@@ -109,12 +114,10 @@ def _no_deal_outside_gold(case: str, result: dict[str, object]) -> None:
 
 
 def _every_gold_deal(case: str, result: dict[str, object]) -> None:
-    """The seed's snapshot holds every gold deal, each with its exact roles (no
-    partnership reading) and its background flag, the article's own deal
-    (the gold's first) first."""
-    file, doc_id = GOLD[case]
-    rows = (json.loads(line) for line in (ROOT / "evals" / "gold" / file).open(encoding="utf-8"))
-    [gold] = [row for row in rows if row["id"] == doc_id]
+    """Each snapshot holds every gold deal of its article, each with its exact
+    roles (no partnership reading) and its background flag, the article's own
+    deal (the gold's first) first."""
+    gold = _gold(case)
     deals = result["deals"]
     assert isinstance(deals, list) and len(deals) == len(gold["deals"])
     for i, want in enumerate(gold["deals"]):
