@@ -2,7 +2,7 @@
 
     python bench/embedded.py [--stories 24] [--baseline ../baseline --baseline-python PY]
 
-Three measurements on the same GGUF and the same Utah dev stories (read from
+Eight measurements on the same GGUF and the same Utah dev stories (read from
 ../shared/corpus at run time):
 
 1. **Raw runtime vs the library, one request.** The library's own request
@@ -32,6 +32,8 @@ Three measurements on the same GGUF and the same Utah dev stories (read from
    fresh process right after one without, `--rounds` times (median ratio).
 7. **The second look**: part 2's eval with the default ``second_look`` and
    with ``--second-look 0``, the same checkout and stories, in turn.
+8. **The rest look**: the same, with the default ``rest_look`` and with
+   ``--no-rest-look``.
 """
 
 from __future__ import annotations
@@ -198,12 +200,21 @@ def strategies(n: int) -> None:
 
 
 def second_look(n: int) -> None:
-    print(f"7. the second look (default) vs none (--second-look 0), {n} stories")
+    _on_off(n, "7. the second look", ("--second-look", "0"))
+
+
+def rest_look(n: int) -> None:
+    _on_off(n, "8. the rest look", ("--no-rest-look",))
+
+
+def _on_off(n: int, title: str, off_flags: tuple[str, ...]) -> None:
+    """Part 2's eval with a default-on step and without it, in turn."""
+    print(f"{title} (default) vs none ({' '.join(off_flags)}), {n} stories")
     on, on_line = _eval_seconds(sys.executable, ROOT, n)
-    off, off_line = _eval_seconds(sys.executable, ROOT, n, ("--second-look", "0"))
-    print(f"   second look: {on / n:.2f} s/story ({on_line})")
-    print(f"   none:        {off / n:.2f} s/story ({off_line})")
-    print(f"   ratio second look / none: {on / off:.2f}")
+    off, off_line = _eval_seconds(sys.executable, ROOT, n, off_flags)
+    print(f"   default: {on / n:.2f} s/story ({on_line})")
+    print(f"   none:    {off / n:.2f} s/story ({off_line})")
+    print(f"   ratio default / none: {on / off:.2f}")
 
 
 def batch(stories: list[dict[str, Any]]) -> None:
@@ -364,7 +375,8 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="parts to skip, comma-separated: raw,e2e,batch,strategy,slots,speculative,second_look",
+        help="parts to skip, comma-separated: raw,e2e,batch,strategy,slots,speculative,"
+        "second_look,rest_look",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of part 6")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -388,6 +400,8 @@ def main() -> None:
         speculative(stories, args.rounds)
     if "second_look" not in skip:
         second_look(len(stories))
+    if "rest_look" not in skip:
+        rest_look(len(stories))
 
 
 if __name__ == "__main__":
