@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from llm_extract import Report, aextract_deals, extract_deals
 from llm_extract.core.deals_job import uncovered
 from llm_extract.text.windows import Window
@@ -61,3 +63,13 @@ def test_no_rest_look_when_it_is_turned_off_or_in_the_async_twin_the_same() -> N
     result = asyncio.run(aextract_deals(STORY, backend=backend, strategy="windows",
                                         window_chars=1200, reasks=0, second_look=0))  # fmt: skip
     assert len(result.deals) == 2 and backend.methods == ["acomplete", "acomplete"]
+
+
+def test_the_environment_turns_the_rest_look_off_and_an_argument_wins() -> None:
+    from llm_extract import ConfigurationError, Settings
+
+    off = {"LLM_EXTRACT_REST_LOOK": "false"}
+    assert Settings.resolve(env=off).rest_look is False
+    assert Settings.resolve(rest_look=True, env=off).rest_look is True
+    with pytest.raises(ConfigurationError, match="LLM_EXTRACT_REST_LOOK"):
+        Settings.resolve(env={"LLM_EXTRACT_REST_LOOK": "sometimes"})
