@@ -40,6 +40,7 @@ from .records.schemas import (
     Role,
 )
 from .scale.batch import BatchSummary, arun_batch, run_batch
+from .scale.batch_apis import BatchStatus
 from .scale.provider_batch import run_provider_batch
 from .settings import Settings
 
@@ -47,6 +48,7 @@ __all__ = [
     "ArticleDeals",
     "Backend",
     "BackendError",
+    "BatchStatus",
     "BatchSummary",
     "CallReport",
     "Company",

@@ -66,6 +66,7 @@ from tests.fake_wire import (
 
 if TYPE_CHECKING:
     from tests.fake_batch_api import FakeBatchAPI
+    from tests.fake_message_batches import FakeMessageBatches
 
 __all__ = [
     "ANTHROPIC_PATH", "CHAT_PATH", "FakeServer", "Recorded", "Step", "answer_by_schema",
@@ -86,10 +87,11 @@ class FakeServer:
         repeat_last: bool = True,
         max_sleep: float = MAX_SLEEP,
         keep: int | None = None,
-        batch: FakeBatchAPI | None = None,
+        batch: FakeBatchAPI | FakeMessageBatches | None = None,
     ) -> None:
         """``keep`` bounds the requests remembered (the latest ones), for long runs;
-        ``batch`` adds OpenAI's Batch endpoints (files, batches), a fixture too."""
+        ``batch`` adds OpenAI's Batch endpoints (files, batches) or Anthropic's
+        Message Batches, a fixture too."""
         self._steps = list(steps)
         self.batch = batch
         self.repeat_last = repeat_last

@@ -84,6 +84,10 @@ _MODES: dict[str, instructor.Mode] = {
     "google": instructor.Mode.TOOLS,
     "gemini": instructor.Mode.TOOLS,
 }
+_BATCH_PROVIDERS = {
+    "openai": instructor.Provider.OPENAI,
+    "anthropic": instructor.Provider.ANTHROPIC,
+}
 _FORMAT_MODES = {
     "json_schema": instructor.Mode.JSON_SCHEMA,
     "json_object": instructor.Mode.JSON,
@@ -242,16 +246,18 @@ class InstructorBackend:
         return kwargs
 
     def check_batchable(self) -> None:
-        """Raise :class:`ConfigurationError` unless OpenAI's Batch API can serve this model."""
-        if self.route.provider != "openai":
+        """Raise :class:`ConfigurationError` unless a batch API here can serve this model:
+        OpenAI's Batch API (OpenAI-compatible models) or Anthropic's Message Batches."""
+        if self.route.provider not in _BATCH_PROVIDERS:
             raise ConfigurationError(
-                f"provider batches use OpenAI's Batch API; {self.settings.model_name!r} "
-                "is not an OpenAI-compatible model"
+                f"provider batches use OpenAI's Batch API or Anthropic's Message Batches; "
+                f"{self.settings.model_name!r} is neither an OpenAI-compatible nor an "
+                "Anthropic model"
             )
 
     def batch_body(self, request: ChatRequest) -> dict[str, Any]:
-        """The chat-completions body a live call sends for ``request``, shaped by
-        instructor as it is live, for one line of an OpenAI Batch input file."""
+        """The body a live call sends for ``request``, shaped by instructor as it is
+        live: chat completions for OpenAI's Batch API, Messages for Anthropic's."""
         self.check_batchable()
         kwargs = self._kwargs(request, None)
         response_model = kwargs.pop("response_model")
@@ -259,7 +265,10 @@ class InstructorBackend:
             kwargs.pop(name)
         token = _SCHEMA.set((request.schema_name, request.schema))
         try:
-            _, body = handle_response_model(response_model, mode=self._mode(), **kwargs)
+            provider = _BATCH_PROVIDERS[self.route.provider]
+            _, body = handle_response_model(
+                response_model, mode=self._mode(), provider=provider, **kwargs
+            )
         finally:
             _SCHEMA.reset(token)
         return {**body, **body.pop("extra_body", {})}

@@ -263,3 +263,14 @@ def answer_of_body(body: dict[str, Any], model: str) -> Completion:
     prompt, completion = usage(raw)
     tally = Tally(requests=1, prompt_tokens=prompt, completion_tokens=completion)
     return answer(raw, None, raw.model or model, tally)
+
+
+def answer_of_message(body: dict[str, Any], model: str) -> Completion:
+    """Our :class:`Completion` from an Anthropic Messages body (a Message Batches
+    result), read as a live answer is read."""
+    from anthropic.types import Message
+
+    raw = Message.model_validate(body)
+    prompt, completion = usage(raw)
+    tally = Tally(requests=1, prompt_tokens=prompt, completion_tokens=completion)
+    return answer(raw, None, raw.model or model, tally)

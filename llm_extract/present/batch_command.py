@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..backends.cache import default_cache_path
 from ..errors import ConfigurationError, InputError, LLMExtractError
 from ..scale.batch import BatchSummary, run_batch
+from ..scale.batch_apis import BatchStatus
 from ..scale.provider_batch import run_provider_batch
 from ..settings import Settings
 from .common import (
@@ -62,8 +63,9 @@ ProviderBatch = Annotated[
     bool,
     typer.Option(
         "--provider-batch",
-        help="Send the requests as OpenAI Batch jobs (half price, within 24 h); a re-run "
-        "resumes polling them. State is kept in OUT.provider-batch/.",
+        help="Send the requests as OpenAI Batch jobs, or Anthropic Message Batches for "
+        "anthropic/ models (half price, within 24 h); a re-run resumes polling them. "
+        "State is kept in OUT.provider-batch/.",
     ),
 ]
 PollSeconds = Annotated[
@@ -193,10 +195,9 @@ def _exit_codes(out: Path) -> Iterator[None]:
 def _provider_run(job: BatchJob) -> BatchSummary:
     """The batch through the provider's batch API, its status on stderr at each poll."""
 
-    def on_status(batches: list[Any]) -> None:
+    def on_status(batches: list[BatchStatus]) -> None:
         for b in batches:
-            c = b.request_counts
-            done = f" {c.completed}/{c.total} done, {c.failed} failed" if c and c.total else ""
+            done = f" {b.done}/{b.total} done, {b.failed} failed" if b.total else ""
             err.print(f"{b.id}: {b.status}{done}", markup=False)
 
     if job.reask_via not in ("batch", "live"):

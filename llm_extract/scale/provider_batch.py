@@ -1,4 +1,7 @@
-"""A JSONL file of articles through a provider's batch API (OpenAI Batch), at half price.
+"""A JSONL file of articles through a provider's batch API, at half price.
+
+OpenAI's Batch API serves OpenAI-compatible models, Anthropic's Message
+Batches ``anthropic/…`` models (:mod:`.batch_apis`).
 
 Each round, every document not yet written runs through the usual pipeline
 (:func:`~llm_extract.core.api.extract_deals`) against the answers downloaded
@@ -26,39 +29,30 @@ once, resumable), costed at the batch price (half the live one), live re-asks to
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import openai
 
 from ..backends.base import ChatRequest, Completion
-from ..backends.providers import InstructorBackend
+from ..backends.providers import InstructorBackend, route
 from ..backends.recordings import RecordingFile
 from ..backends.store import StoredBackend
-from ..backends.transport import answer_of_body
 from ..core.api import extract_deals
 from ..core.pipeline import Report
-from ..errors import ConfigurationError, ExtractionError, ProviderBatchError
+from ..errors import ConfigurationError, ExtractionError
 from ..redaction import scrub
 from ..settings import Settings
 from .batch import BatchSummary, Prices, Say, failure, plan, price_for
+from .batch_apis import AnthropicBatches, BatchAPI, OnStatus, OpenAIBatches
 from .files import Item, append, exclusive, read_document
 
-ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
-MAX_REQUESTS = 50_000
-"""Requests per batch input file (OpenAI's limit)."""
-MAX_BYTES = 190_000_000
-"""Bytes per batch input file (OpenAI's limit is 200 MB)."""
 BATCH_PRICE = 0.5
-"""The batch API's price as a share of the live one."""
-_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
-OnStatus = Callable[[list[Any]], None]
+"""The batch API's price as a share of the live one (both providers')."""
 
 
 class _Pending(ExtractionError):
@@ -66,10 +60,10 @@ class _Pending(ExtractionError):
 
 
 class _InputFiles:
-    """A round's batch input files, one request per line, split at OpenAI's limits."""
+    """A round's batch input files, one request per line, split at the API's limits."""
 
-    def __init__(self, state: Path, round_: int) -> None:
-        self.state, self.round = state, round_
+    def __init__(self, state: Path, round_: int, api: BatchAPI) -> None:
+        self.state, self.round, self.api = state, round_, api
         self.paths: list[Path] = []
         self.keys: set[str] = set()
         self._file: Any = None
@@ -78,9 +72,10 @@ class _InputFiles:
     def add(self, key: str, body: dict[str, Any]) -> None:
         if key in self.keys:
             return
-        line = {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body}
+        line = self.api.line(key, body)
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-        if self._file is None or self._lines >= MAX_REQUESTS or self._bytes + len(data) > MAX_BYTES:
+        full = self._lines >= self.api.max_requests
+        if self._file is None or full or self._bytes + len(data) > self.api.max_bytes:
             self._next()
         self._file.write(data)
         self._lines, self._bytes = self._lines + 1, self._bytes + len(data)
@@ -117,129 +112,6 @@ class _Collector:
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         return self.complete(request)
-
-
-class _Jobs:
-    """The round's batches: on disk in ``job.json`` and at the provider."""
-
-    def __init__(self, state: Path, client: openai.OpenAI, say: Say) -> None:
-        self.path, self.client, self.say = state / "job.json", client, say
-
-    def load(self) -> dict[str, Any]:
-        try:
-            return dict(json.loads(self.path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            return {"round": 0, "batches": []}
-
-    def save(self, job: dict[str, Any]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(job, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-
-    def submit(self, round_: int, paths: list[Path]) -> dict[str, Any]:
-        """Upload and create one batch per file, saving each step before the next."""
-        job: dict[str, Any] = {"round": round_, "batches": [{"file": p.name} for p in paths]}
-        self.save(job)
-        return self.ensure(job)
-
-    def ensure(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Every batch of ``job`` created once: an entry with an uploaded file but no
-        batch id (a run stopped in between) adopts the provider's batch for that file."""
-        for entry in job["batches"]:
-            if entry.get("batch_id"):
-                continue
-            if not entry.get("input_file_id"):
-                with (self.path.parent / entry["file"]).open("rb") as f:
-                    entry["input_file_id"] = self.client.files.create(file=f, purpose="batch").id
-                self.save(job)
-            else:
-                entry["batch_id"] = self._find(entry["input_file_id"])
-            if not entry.get("batch_id"):
-                entry["batch_id"] = self._create(entry)
-            self.save(job)
-        return job
-
-    def _find(self, input_file_id: str) -> str | None:
-        for batch in self.client.batches.list(limit=100):
-            if batch.input_file_id == input_file_id:
-                return str(batch.id)
-        return None
-
-    def _create(self, entry: dict[str, Any]) -> str:
-        """One create, never retried blindly: a retry after a lost answer would pay twice."""
-        once = self.client.with_options(max_retries=0)
-        digest = hashlib.sha256((self.path.parent / entry["file"]).read_bytes()).hexdigest()
-        try:
-            batch = once.batches.create(
-                input_file_id=entry["input_file_id"], endpoint=ENDPOINT, completion_window="24h",
-                metadata={"llm_extract_file": entry["file"], "sha256": digest[:32]},
-            )  # fmt: skip
-        except openai.APIError as exc:
-            found = self._find(entry["input_file_id"])
-            if found is None:
-                why = f"creating the batch for {entry['file']} failed: {exc}"
-                raise ProviderBatchError(why) from exc
-            return found
-        return str(batch.id)
-
-    def wait(
-        self, job: dict[str, Any], poll_seconds: float, on_status: OnStatus | None
-    ) -> list[Any]:
-        """Poll the job's batches until each has ended; the last status of each."""
-        while True:
-            batches = [self.client.batches.retrieve(e["batch_id"]) for e in job["batches"]]
-            if on_status is not None:
-                on_status(batches)
-            if all(b.status in _ENDED for b in batches):
-                return batches
-            time.sleep(poll_seconds)
-
-    def collect(
-        self, job: dict[str, Any], batches: list[Any], store: RecordingFile, model: str
-    ) -> int:
-        """Keep every answer of the ended batches; a failed request is asked next round."""
-        kept = failed = 0
-        for batch in batches:
-            if batch.status == "failed" and not batch.output_file_id:
-                errors = [e.message for e in (batch.errors.data if batch.errors else []) or []]
-                why = "; ".join(map(str, errors)) or "no reason given"
-                raise ProviderBatchError(f"batch {batch.id} failed: {why}", batch_id=batch.id)
-            if batch.status in ("expired", "cancelled"):
-                self.say(f"batch {batch.id} {batch.status}; its unanswered requests go again")
-            for file_id in (batch.output_file_id, batch.error_file_id):
-                if file_id:
-                    tally = [0]
-                    for chunk in _chunks(self._answers(file_id, model, tally), 1000):
-                        kept += store.keep_all(chunk)
-                    failed += tally[0]
-        if failed:
-            self.say(f"{failed} request(s) failed in the batch; they are asked again next round")
-        job["collected"] = True
-        self.save(job)
-        return kept
-
-    def _answers(
-        self, file_id: str, model: str, failed: list[int]
-    ) -> Iterator[tuple[str, Completion, None]]:
-        """The answers of a batch output (or error) file, streamed; failures counted."""
-        with self.client.files.with_streaming_response.content(file_id) as response:
-            for line in response.iter_lines():
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                reply = row.get("response") or {}
-                if row.get("error") or reply.get("status_code") != 200:
-                    failed[0] += 1
-                    continue
-                yield str(row["custom_id"]), answer_of_body(reply["body"], model), None
-
-
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
 
 
 class _Round:
@@ -307,13 +179,16 @@ def run_provider_batch(
     on_status: OnStatus | None = None,
     log: Callable[[str], None] | None = None,
 ) -> BatchSummary:
-    """:func:`~llm_extract.scale.batch.run_batch` through OpenAI's Batch API (module doc).
+    """:func:`~llm_extract.scale.batch.run_batch` through the provider's batch API
+    (module doc): OpenAI's Batch API, or Anthropic's Message Batches for an
+    ``anthropic/…`` model.
 
     At most ``max_rounds`` batches are submitted in turn (the first one, then
     re-asks); documents still waiting after them stay unwritten, for the next
-    run (``summary.stopped == "rounds"``). ``on_status`` gets the provider's
-    batch objects at every poll. Raises :class:`ConfigurationError` for a model
-    with no batch API here (the embedded one, or not OpenAI-compatible).
+    run (``summary.stopped == "rounds"``). ``on_status`` gets a
+    :class:`~llm_extract.scale.batch_apis.BatchStatus` per batch at every poll.
+    Raises :class:`ConfigurationError` for a model with no batch API here (the
+    embedded one, or one neither OpenAI-compatible nor Anthropic's).
     """
     source, out = Path(input_path), Path(output_path)
     resolved, live = _checked(settings, reask, max_rounds, poll_seconds)
@@ -324,11 +199,7 @@ def run_provider_batch(
         planned = plan(source, out, args, log)
         summary, say, todo = planned.summary, planned.say, planned.todo
         state.mkdir(parents=True, exist_ok=True)
-        client = openai.OpenAI(
-            base_url=resolved.base_url, api_key=resolved.secret, timeout=resolved.timeout,
-            max_retries=resolved.transport_retries,
-        )  # fmt: skip
-        jobs = _Jobs(state, client, lambda m: say(scrub(m, resolved.secret)))
+        jobs = _batch_api(resolved, state, lambda m: say(scrub(m, resolved.secret)))
         price = price_for(live.model, False, prices) or {"prompt_per_1k": 0, "completion_per_1k": 0}
         rounds = _Rounds(resolved, live, jobs, RecordingFile(state / "answers.jsonl", mend=True))
         started = time.monotonic()
@@ -345,6 +216,23 @@ def run_provider_batch(
                 "run again to go on")  # fmt: skip
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _batch_api(settings: Settings, state: Path, say: Say) -> BatchAPI:
+    """The batch endpoints of the model's provider, with the SDK's own retries."""
+    timeout, retries = settings.timeout, settings.transport_retries
+    if route(settings).provider == "anthropic":
+        import anthropic
+
+        client: Any = anthropic.Anthropic(
+            api_key=settings.secret, base_url=settings.base_url, timeout=timeout,
+            max_retries=retries,
+        )  # fmt: skip
+        return AnthropicBatches(state, client, say)
+    client = openai.OpenAI(
+        base_url=settings.base_url, api_key=settings.secret, timeout=timeout, max_retries=retries
+    )
+    return OpenAIBatches(state, client, say)
 
 
 def _checked(
@@ -365,7 +253,7 @@ class _Rounds:
     """The rounds of one run: resume the saved job, then pass, submit, wait, collect."""
 
     def __init__(
-        self, settings: Settings, live: InstructorBackend, jobs: _Jobs, store: RecordingFile
+        self, settings: Settings, live: InstructorBackend, jobs: BatchAPI, store: RecordingFile
     ):
         self.live, self.jobs, self.store = live, jobs, store
         self.collector = _Collector(live, lambda r: self.answers.key(r))
@@ -382,7 +270,7 @@ class _Rounds:
             self._finish(self.jobs.ensure(job), poll_seconds, on_status)
         first = int(job["round"]) + 1
         for round_ in range(first, first + max_rounds + 1):
-            self.collector.files = _InputFiles(self.jobs.path.parent, round_)
+            self.collector.files = _InputFiles(self.jobs.path.parent, round_, self.jobs)
             backend = self.live_answers if reask == "live" and self.came_back else self.answers
             todo = one.run(source, todo, backend, self.collector)
             paths = self.collector.files.close()
@@ -392,6 +280,6 @@ class _Rounds:
         return todo
 
     def _finish(self, job: dict[str, Any], poll_seconds: float, on_status: OnStatus | None) -> None:
-        batches = self.jobs.wait(job, poll_seconds, on_status)
-        self.jobs.collect(job, batches, self.store, self.live.model)
+        self.jobs.wait(job, poll_seconds, on_status)
+        self.jobs.collect(job, self.store, self.live.model)
         self.came_back += 1

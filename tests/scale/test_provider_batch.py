@@ -166,8 +166,8 @@ def test_models_without_a_batch_api_here_are_refused(tmp_path: Path) -> None:
     source = write_input(tmp_path / "in.jsonl", 1)
     with pytest.raises(ConfigurationError, match="embedded model has no batch API"):
         run_provider_batch(source, tmp_path / "out.jsonl", settings=Settings())
-    other = Settings(model="anthropic/claude-x", api_key="k")
-    with pytest.raises(ConfigurationError, match="not an OpenAI-compatible model"):
+    other = Settings(model="google/gemini-x", api_key="k")
+    with pytest.raises(ConfigurationError, match="neither an OpenAI-compatible nor an Anthropic"):
         run_provider_batch(source, tmp_path / "out.jsonl", settings=other)
 
 
@@ -177,6 +177,18 @@ def test_the_key_never_reaches_the_state_files(tmp_path: Path) -> None:
                            settings=settings(srv), poll_seconds=0)  # fmt: skip
     for path in [*(tmp_path / "out.jsonl.provider-batch").iterdir(), tmp_path / "out.jsonl"]:
         assert KEY not in path.read_text(), path
+
+
+def kill_while_polling(cmd: list[str], env: dict[str, str], api: Any) -> None:
+    """Run ``cmd`` with the fake's batches held and kill -9 it after its third poll."""
+    api.hold.set()
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while api.counts["polls"] < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert api.counts["polls"] >= 3, "the command never polled its batch"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
 
 
 def _cli(srv: FakeServer, source: Path, out: Path) -> list[str]:
@@ -192,14 +204,7 @@ def test_a_killed_command_resumes_polling_its_batch_instead_of_paying_twice(
     job = tmp_path / "out.jsonl.provider-batch" / "job.json"
     env = {**os.environ, "LLM_EXTRACT_API_KEY": KEY}
     with serving(answer_with()) as (api, srv):
-        api.hold.set()
-        proc = subprocess.Popen(_cli(srv, source, out), env=env, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while api.counts["polls"] < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert api.counts["polls"] >= 3, "the command never polled its batch"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        kill_while_polling(_cli(srv, source, out), env, api)
         assert json.loads(job.read_text())["batches"][0]["batch_id"] == "batch_1"
         api.hold.clear()
         done = subprocess.run(_cli(srv, source, out), env=env, capture_output=True, text=True)
