@@ -54,6 +54,8 @@ class BatchAPI:
 
     max_requests = 50_000
     max_bytes = 190_000_000
+    ended: frozenset[str] = frozenset()
+    """The statuses a batch no longer leaves."""
 
     def __init__(self, state: Path, client: Any, say: Say) -> None:
         self.path, self.client, self.say = state / "job.json", client, say
@@ -97,8 +99,6 @@ class BatchAPI:
             if all(s.status in self.ended for s in now):
                 return
             time.sleep(poll_seconds)
-
-    ended: frozenset[str] = frozenset()
 
     def collect(self, job: dict[str, Any], store: RecordingFile, model: str) -> int:
         """Keep every answer of the ended batches; a failed request is asked next round."""
