@@ -228,9 +228,9 @@ class DealsJob:
         call.dropped.extend(self.dropped)
         if final is not None:
             dump = final.model_dump(mode="json")
-            call.evidence, _ = verify(
-                dump, model_schema(ArticleDeals), self.text, fold_text(self.text)
-            )
+            whole = (r.folded for r in self.runs if r.text == self.text)
+            folded = next(whole, None) or fold_text(self.text)
+            call.evidence, _ = verify(dump, model_schema(ArticleDeals), self.text, folded)
         if report is not None:
             report.calls.append(call)
 

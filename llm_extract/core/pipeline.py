@@ -151,7 +151,8 @@ class Run(Generic[T]):
         self.report = CallReport(backend.model, prompt_version(spec, model))
         self.history: list[AttemptRecord] = []
         self.grounding_reasked = not ground_reask
-        self._folded = fold_text(text)
+        self.folded = fold_text(text)
+        """The text's fuzzy index, built once; later checks of the same text reuse it."""
         self._raw_schema = model_schema(model)
 
     def request(self) -> ChatRequest:
@@ -230,7 +231,7 @@ class Run(Generic[T]):
 
     def _ground(self, value: T, record: AttemptRecord) -> T | None:
         data = value.model_dump(mode="json")
-        evidence, missing = verify(data, self._raw_schema, self.text, self._folded)
+        evidence, missing = verify(data, self._raw_schema, self.text, self.folded)
         if missing and not self.grounding_reasked and self.report.attempts <= self.settings.reasks:
             self.grounding_reasked = True
             record.kind = "ungrounded"
@@ -240,7 +241,7 @@ class Run(Generic[T]):
             data, record_ = settle(data, missing, self.model, self.settings.ungrounded)
             self.report.dropped.extend(record_)
             value = self.model.model_validate(data)
-            evidence, _ = verify(data, self._raw_schema, self.text, self._folded)
+            evidence, _ = verify(data, self._raw_schema, self.text, self.folded)
         self.report.evidence = evidence
         return value
 

@@ -32,6 +32,7 @@ from ..text.candidates import Candidates
 Message = dict[str, str]
 
 
+@lru_cache(maxsize=1)
 def prompt_dir() -> Path:
     """The templates folder shipped beside this module."""
     return Path(__file__).resolve().parent / "templates"
@@ -124,9 +125,20 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def _stamp(spec: PromptSpec) -> tuple[int, ...]:
     """Modification times of the spec's files, so cached renderings notice edits."""
+    return tuple(_mtime(path) for path in _files(spec))
+
+
+@lru_cache(maxsize=64)
+def _files(spec: PromptSpec) -> tuple[str, ...]:
     names = [spec.system, "article.user.j2", "reask.user.j2", *filter(None, [spec.examples])]
-    paths = [Path(n) if os.sep in n else prompt_dir() / n for n in names]
-    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+    return tuple(n if os.sep in n else str(prompt_dir() / n) for n in names)
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def prompt_version(spec: PromptSpec, model: type[BaseModel]) -> str:
