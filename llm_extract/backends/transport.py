@@ -259,10 +259,7 @@ def answer(raw: Any, value: Any, model: str, tally: Tally) -> Completion:
 def answer_of_body(body: dict[str, Any], model: str) -> Completion:
     """Our :class:`Completion` from a chat-completions body a server wrote (an
     OpenAI Batch output line), read as a live answer is read."""
-    raw = ChatCompletion.model_validate(body)
-    prompt, completion = usage(raw)
-    tally = Tally(requests=1, prompt_tokens=prompt, completion_tokens=completion)
-    return answer(raw, None, raw.model or model, tally)
+    return _answer_of_raw(ChatCompletion.model_validate(body), model)
 
 
 def answer_of_message(body: dict[str, Any], model: str) -> Completion:
@@ -270,7 +267,11 @@ def answer_of_message(body: dict[str, Any], model: str) -> Completion:
     result), read as a live answer is read."""
     from anthropic.types import Message
 
-    raw = Message.model_validate(body)
+    return _answer_of_raw(Message.model_validate(body), model)
+
+
+def _answer_of_raw(raw: Any, model: str) -> Completion:
+    """One request's answer from a raw response a batch returned, with its usage."""
     prompt, completion = usage(raw)
     tally = Tally(requests=1, prompt_tokens=prompt, completion_tokens=completion)
     return answer(raw, None, raw.model or model, tally)

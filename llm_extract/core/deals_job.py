@@ -37,7 +37,7 @@ from ..records.schemas import ArticleDeals, Company
 from ..records.slots import DealSlots, WindowDeals, WindowDealsAtLeastOne
 from ..settings import Settings
 from ..text.chunks import split
-from ..text.sentences import sentences
+from ..text.sentences import sentence_index, sentences
 from ..text.windows import DEAL_CUES, Window, find_windows, mentions_deal
 from .pipeline import CallReport, Report, Run, check_text
 
@@ -250,7 +250,7 @@ def uncovered(window: Window, triggers: list[str | None]) -> list[Window]:
         found = align(trigger, window.text) if trigger else None
         if found is None:
             return []
-        at = max((k for k, (s, _) in enumerate(spans) if s <= found.start), default=0)
+        at = sentence_index(spans, found.start)
         near.update(range(at - 1, at + 2))
     runs: list[list[tuple[int, int]]] = []
     for k, span in enumerate(spans):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from ..records.schemas import DealType
 from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words, same_company
-from ..text.sentences import injected_spans, sentences
+from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
 from .verify import Dropped
@@ -76,7 +76,7 @@ class _Scope:
 
     def near(self, offset: int, reach: int = 1) -> tuple[int, int]:
         """The span of the sentence holding ``offset`` and ``reach`` sentences on each side."""
-        index = max((i for i, (s, _) in enumerate(self.sentences) if s <= offset), default=0)
+        index = sentence_index(self.sentences, offset)
         lo = max(0, index - reach)
         hi = min(len(self.sentences) - 1, index + reach)
         return self.sentences[lo][0], self.sentences[hi][1]

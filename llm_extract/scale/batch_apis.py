@@ -27,8 +27,7 @@ from ..backends.base import Completion
 from ..backends.recordings import RecordingFile
 from ..backends.transport import answer_of_body, answer_of_message
 from ..errors import ProviderBatchError
-
-Say = Callable[[str], None]
+from .batch import Say
 
 
 @dataclass(frozen=True)

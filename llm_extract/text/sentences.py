@@ -31,6 +31,12 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+def sentence_index(spans: list[tuple[int, int]], offset: int) -> int:
+    """The index of the span in ``spans`` (from :func:`sentences`) that holds
+    ``offset``, or of the nearest one before it; 0 before the first."""
+    return max((i for i, (s, _) in enumerate(spans) if s <= offset), default=0)
+
+
 def fitted(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
     """The sentence ``text[start:end]`` as pieces of at most ``limit`` characters,
     cut at whitespace where it can (a sentence that fits is one piece)."""

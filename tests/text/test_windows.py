@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType
-from llm_extract.text.sentences import injected_spans, sentences
+from llm_extract.text.sentences import injected_spans, sentence_index, sentences
 from llm_extract.text.windows import find_windows, looks_background, mentions_deal, supports
 
 ARTICLE = (
@@ -60,6 +60,15 @@ def test_windows_always_index_the_text(text: str, limit: int) -> None:
         assert text[start:end].strip()
     for w in find_windows(text + " deal", limit):
         assert (text + " deal")[w.start : w.end] == w.text and len(w.text) <= limit
+
+
+@given(st.text(alphabet="ab .\n!?", max_size=300))
+def test_every_offset_of_a_sentence_finds_that_sentence(text: str) -> None:
+    spans = sentences(text)
+    for i, (start, end) in enumerate(spans):
+        assert {sentence_index(spans, k) for k in range(start, end)} == {i}
+    if spans:
+        assert sentence_index(spans, spans[0][0] - 1) == 0
 
 
 def test_trigger_sentences_must_be_able_to_state_the_type() -> None:
