@@ -20,8 +20,11 @@ extracts the answer's JSON. What stays ours, and why:
   every provider; tokens and attempts are counted by instructor's hooks.
 
 The schema travels through one response model whose JSON schema is the
-request's (a context variable, so per-article schemas need no per-article
-classes: instructor keeps strong references to generated ones, its #2603).
+request's (a context variable). The class is made once per distinct schema,
+already an instructor ``ResponseSchema``: handed a plain model, instructor
+builds a new wrapper class on every call (its ``response_schema``), which
+cost more CPU than anything else it does per call; and it caches tool
+schemas by class, so one class must never stand for two schemas.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
+import json
 import re
 import weakref
 from collections.abc import Callable
@@ -59,13 +64,21 @@ class Answer(RootModel[Any]):
         return _SCHEMA.get()[1]
 
 
-@lru_cache(maxsize=128)
-def _named_answer(name: str) -> type[Answer]:
-    """:class:`Answer` under the schema's name: instructor names the tool and
-    the json_schema after the class, and Anthropic's forced tool choice must
-    match the tool's name. One class per schema name, not per article."""
+def _answer_model(request: ChatRequest) -> type[Answer]:
+    """The response model for ``request``: one class per schema name and content."""
+    content = json.dumps(request.schema, sort_keys=True, separators=(",", ":"))
+    return _named_answer(request.schema_name, hashlib.sha1(content.encode()).hexdigest())
+
+
+@lru_cache(maxsize=256)
+def _named_answer(name: str, digest: str) -> type[Answer]:
+    """:class:`Answer` under the schema's name (instructor names the tool and the
+    json_schema after the class, and Anthropic's forced tool choice must match
+    the tool's name), made a ``ResponseSchema`` here once rather than by
+    instructor on every call. ``digest`` keys the class to one schema."""
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "Answer"
-    return cast(type[Answer], type(safe, (Answer,), {"__module__": __name__}))
+    bases = (Answer, instructor.ResponseSchema)
+    return cast(type[Answer], type(safe, bases, {"__module__": __name__}))
 
 
 @dataclass(frozen=True)
@@ -226,7 +239,7 @@ class InstructorBackend:
         kwargs: dict[str, Any] = {
             "model": self.route.model,
             "messages": messages,
-            "response_model": _named_answer(request.schema_name),
+            "response_model": _answer_model(request),
             "max_retries": 0,
             "hooks": hooks,
             "max_tokens": request.max_tokens,

@@ -47,7 +47,9 @@ class Buyer(BaseModel):
 GOOD = json.dumps({"buyer": "Brindle Foods", "target": "Corvid Mills"})
 
 
-def run(provider: str, steps: list[Step], **changes: Any) -> tuple[Any, Any, Report]:
+def run(
+    provider: str, steps: list[Step], schema: type[BaseModel] = Buyer, **changes: Any
+) -> tuple[Any, Any, Report]:
     """``extract`` through ``provider``'s SDK against a fake speaking its format."""
     report = Report()
     with fake_server(steps) as srv:
@@ -61,7 +63,7 @@ def run(provider: str, steps: list[Step], **changes: Any) -> tuple[Any, Any, Rep
             **changes,
         }
         try:
-            result: Any = extract(TEXT, schema=Buyer, report=report, **options)
+            result: Any = extract(TEXT, schema=schema, report=report, **options)
         except Exception as exc:
             result = exc
         return result, srv.requests, report
@@ -90,6 +92,43 @@ def test_anthropic_gets_a_forced_tool_with_our_schema_and_the_key_once() -> None
     }  # fmt: skip
     carried = [v for v in request.headers.values() if KEY in v]
     assert carried in ([KEY], [f"Bearer {KEY}"])  # x-api-key, or Bearer since SDK 2.x
+
+
+class Renamed(BaseModel):
+    acquirer: str
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "google", "ollama"])
+def test_two_schemas_under_one_name_each_reach_the_wire(provider: str) -> None:
+    # instructor caches tool schemas by class; one class per name would send
+    # the first schema's fields for the second.
+    _, [first], _ = run(provider, [completion(GOOD)])
+    Renamed.__name__ = "Buyer"
+    try:
+        answer = completion(json.dumps({"acquirer": "Brindle Foods"}))
+        _, [second], _ = run(provider, [answer], schema=Renamed)
+    finally:
+        Renamed.__name__ = "Renamed"
+    assert "target" in json.dumps(first.body) and "acquirer" not in json.dumps(first.body)
+    assert "acquirer" in json.dumps(second.body) and "target" not in json.dumps(second.body)
+
+
+def test_one_response_class_per_schema_already_wrapped_for_instructor() -> None:
+    from instructor import ResponseSchema
+    from instructor.v2.core.response_model import prepare_response_model
+
+    from llm_extract.backends.base import ChatRequest
+    from llm_extract.backends.providers import _answer_model
+
+    def request(schema: dict[str, Any]) -> ChatRequest:
+        return ChatRequest([], schema, "Buyer", 64, 0.0, 0, False)
+
+    one = _answer_model(request({"type": "object", "properties": {"a": {"type": "string"}}}))
+    same = _answer_model(request({"properties": {"a": {"type": "string"}}, "type": "object"}))
+    other = _answer_model(request({"type": "object", "properties": {"b": {"type": "string"}}}))
+    assert one is same and one is not other and one.__name__ == "Buyer"
+    assert issubclass(one, ResponseSchema)
+    assert prepare_response_model(one) is one  # no wrapper class made per call
 
 
 def test_gemini_gets_a_function_declaration_and_its_own_key_header() -> None:
