@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from ..backends.base import Backend
 from ..backends.embedded import adapter_path, is_tuned_name
 from ..errors import ExtractionError
-from ..grounding.align import align, fold_text
+from ..grounding.align import TextIndex, align
 from ..grounding.relations import check_window, orient_record
 from ..grounding.verify import Dropped, verify
 from ..normalize.merge import main_first, merge
@@ -228,9 +228,9 @@ class DealsJob:
         call.dropped.extend(self.dropped)
         if final is not None:
             dump = final.model_dump(mode="json")
-            whole = (r.folded for r in self.runs if r.text == self.text)
-            folded = next(whole, None) or fold_text(self.text)
-            call.evidence, _ = verify(dump, model_schema(ArticleDeals), self.text, folded)
+            whole = (r.index for r in self.runs if r.text == self.text)
+            index = next(whole, None) or TextIndex(self.text)
+            call.evidence, _ = verify(dump, model_schema(ArticleDeals), self.text, index)
         if report is not None:
             report.calls.append(call)
 

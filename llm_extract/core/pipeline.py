@@ -29,7 +29,7 @@ from ..errors import (
     TruncatedOutputError,
     ValidationFailedError,
 )
-from ..grounding.align import fold_text
+from ..grounding.align import TextIndex
 from ..grounding.confidence import Confidence, confidences
 from ..grounding.verify import Dropped, Evidence, dotted, drop_derived, settle, verify
 from ..prompts.build import (
@@ -151,8 +151,9 @@ class Run(Generic[T]):
         self.report = CallReport(backend.model, prompt_version(spec, model))
         self.history: list[AttemptRecord] = []
         self.grounding_reasked = not ground_reask
-        self.folded = fold_text(text)
-        """The text's fuzzy index, built once; later checks of the same text reuse it."""
+        self.index = TextIndex(text)
+        """What aligning values needs of the text, built once on demand; later
+        checks of the same text reuse it."""
         self._raw_schema = model_schema(model)
 
     def request(self) -> ChatRequest:
@@ -231,7 +232,7 @@ class Run(Generic[T]):
 
     def _ground(self, value: T, record: AttemptRecord) -> T | None:
         data = value.model_dump(mode="json")
-        evidence, missing = verify(data, self._raw_schema, self.text, self.folded)
+        evidence, missing = verify(data, self._raw_schema, self.text, self.index)
         if missing and not self.grounding_reasked and self.report.attempts <= self.settings.reasks:
             self.grounding_reasked = True
             record.kind = "ungrounded"
@@ -241,7 +242,7 @@ class Run(Generic[T]):
             data, record_ = settle(data, missing, self.model, self.settings.ungrounded)
             self.report.dropped.extend(record_)
             value = self.model.model_validate(data)
-            evidence, _ = verify(data, self._raw_schema, self.text, self.folded)
+            evidence, _ = verify(data, self._raw_schema, self.text, self.index)
         self.report.evidence = evidence
         return value
 

@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from ..text.sentences import injected_spans
+
 Alignment = Literal["exact", "case", "fuzzy"]
 
 
@@ -127,22 +129,58 @@ def _bounded(hay: str, needle: str, start: int = 0) -> int:
     return -1
 
 
-def align(value: str, text: str, folded: tuple[str, list[int]] | None = None) -> Match | None:
+class TextIndex:
+    """One text's case-folded and fuzzy forms, for many :func:`align` calls
+    against it, and the sentences that are no evidence; each built on first
+    use: most values match exactly, so most articles need neither form."""
+
+    __slots__ = ("_folded", "_injected", "_lowered", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lowered: str | None = None
+        self._folded: tuple[str, list[int]] | None = None
+        self._injected: list[tuple[int, int]] | None = None
+
+    @property
+    def injected(self) -> list[tuple[int, int]]:
+        """:func:`~llm_extract.text.sentences.injected_spans` of the text."""
+        if self._injected is None:
+            self._injected = injected_spans(self.text)
+        return self._injected
+
+    @property
+    def lowered(self) -> str:
+        if self._lowered is None:
+            self._lowered = self.text.casefold()
+        return self._lowered
+
+    @property
+    def folded(self) -> tuple[str, list[int]]:
+        """The folded text, and for each of its characters the offset it came from."""
+        if self._folded is None:
+            self._folded = _fold(self.text)
+        return self._folded
+
+
+def align(value: str, text: str, index: TextIndex | None = None) -> Match | None:
     """Where ``value`` occurs in ``text`` as whole words, or None.
 
-    Offsets index ``text`` itself, whatever tier matched.
+    Offsets index ``text`` itself, whatever tier matched. ``index`` must be
+    ``text``'s own.
     """
     if not value.strip():
         return None
     start = _bounded(text, value)
     if start >= 0:
         return Match(start, start + len(value), "exact")
-    lowered, needle_lower = text.casefold(), value.casefold()
+    index = index if index is not None else TextIndex(text)
+    lowered, needle_lower = index.lowered, value.casefold()
     if len(lowered) == len(text) and len(needle_lower) == len(value):
         start = _bounded(lowered, needle_lower)
         if start >= 0:
             return Match(start, start + len(value), "case")
-    hay, where = folded if folded is not None else _fold(text)
+    hay, where = index.folded
     folded_value = _fold(value)[0].strip()
     for needle in dict.fromkeys((folded_value, _fold(value.replace("-", ""))[0].strip())):
         pos = _bounded(hay, needle) if needle else -1
@@ -150,8 +188,3 @@ def align(value: str, text: str, folded: tuple[str, list[int]] | None = None) ->
             end = _cluster_end(text, where[pos + len(needle) - 1])
             return Match(where[pos], end, "fuzzy")
     return None
-
-
-def fold_text(text: str) -> tuple[str, list[int]]:
-    """Precompute the fuzzy index of ``text`` once for many :func:`align` calls."""
-    return _fold(text)

@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ..text.sentences import injected_spans
-from .align import Match, align
+from .align import Match, TextIndex, align
 
 
 @dataclass(frozen=True)
@@ -38,11 +37,11 @@ Policy = Literal["drop", "flag"]
 
 
 def align_outside(
-    value: str, text: str, folded: tuple[str, list[int]], blocked: list[tuple[int, int]]
+    value: str, text: str, index: TextIndex, blocked: list[tuple[int, int]]
 ) -> Match | None:
     """Like :func:`align`, skipping occurrences inside the ``blocked`` spans
     (sentences that address the model): those are no evidence."""
-    match = align(value, text, folded)
+    match = align(value, text, index)
     offset = 0
     while match is not None and any(s <= match.start and match.end <= e for s, e in blocked):
         offset = match.end
@@ -54,7 +53,7 @@ def align_outside(
 
 
 def verify(
-    data: Any, schema: dict[str, Any], text: str, folded: tuple[str, list[int]]
+    data: Any, schema: dict[str, Any], text: str, index: TextIndex
 ) -> tuple[list[Evidence], list[tuple[Path_, str]]]:
     """Evidence for every grounded string of ``data`` (a JSON-ready dump that
     follows ``schema``), and the (path, value) pairs that were not found.
@@ -64,9 +63,9 @@ def verify(
     """
     evidence: list[Evidence] = []
     missing: list[tuple[Path_, str]] = []
-    blocked = injected_spans(text)
+    blocked = index.injected
     for path, value in grounded_strings(data, schema):
-        match = align_outside(value, text, folded, blocked)
+        match = align_outside(value, text, index, blocked)
         if match is None:
             missing.append((path, value))
         else:

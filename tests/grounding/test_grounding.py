@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from llm_extract.grounding.align import align, fold_text, fold_unicode
+from llm_extract.grounding.align import TextIndex, align, fold_unicode
 from llm_extract.text.candidates import Candidates, candidate_spans
 
 ARTICLE = (
@@ -19,7 +19,7 @@ ARTICLE = (
 
 
 def folded(s: str) -> str:
-    return fold_text(s)[0].strip()
+    return TextIndex(s).folded[0].strip()
 
 
 def span_of(value: str, text: str) -> str:
@@ -205,10 +205,13 @@ def test_the_lower_case_form_of_a_dotted_capital_i_aligns() -> None:
     assert span_of("İSTANBUL".lower(), text) == "İSTANBUL"
 
 
-def test_precomputed_fold_gives_the_same_answer() -> None:
-    index = fold_text(ARTICLE)
+def test_a_shared_index_gives_the_same_answer_and_is_built_only_when_needed() -> None:
+    index = TextIndex(ARTICLE)
+    assert align("Acme Widgets Inc", ARTICLE, index) is not None
+    assert index._lowered is None and index._folded is None
     for value in ["acme widgets inc", "ORIN optics", "5 mln\ndlrs", "nowhere"]:
         assert align(value, ARTICLE, index) == align(value, ARTICLE)
+    assert index._folded is not None
 
 
 # --- properties ----------------------------------------------------------------------
@@ -330,4 +333,4 @@ def test_any_nfc_value_is_found_in_its_nfd_text(words: list[str], before: str) -
 @example("hyphen-\nated, -\r\n  and. -\n split-\tnot")
 @example("-\nfirst and last-\n")
 def test_the_ascii_fold_agrees_with_the_unicode_walk(text: str) -> None:
-    assert fold_text(text) == fold_unicode(text)
+    assert TextIndex(text).folded == fold_unicode(text)
