@@ -129,6 +129,8 @@ def grounded_strings(data: Any, schema: dict[str, Any]) -> list[tuple[Path_, str
     found: list[tuple[Path_, str]] = []
 
     def walk(value: Any, node: dict[str, Any], path: Path_, checked: bool) -> None:
+        if not isinstance(value, (str, dict, list)):
+            return  # null, numbers, booleans: nothing to look for
         node = _resolve(node, defs)
         if node.get("x-derived") or node.get("x-ground") is False:
             return
