@@ -8,8 +8,12 @@ pair runs the baseline, then this checkout, each in a fresh process: against
 the zero-latency stub (``bench/stub_server.py``), ``--docs`` invented articles
 go through ``aextract_deals`` and, with the very body the library sent, through
 a bare ``openai.AsyncOpenAI``, ``--concurrency`` at a time, three rounds each,
-the median kept. Printed per run: library and bare-client CPU ms per document
-(this process's CPU time divided by documents) and their ratio.
+the median kept. A third job sends that same request through the library's
+backend alone (``InstructorBackend.acomplete``: tenacity and one instructor
+call, no prompt building, grounding or normalization): the floor of any
+design that calls instructor once per document. Printed per run: library,
+backend-alone and bare-client CPU ms per document (this process's CPU time
+divided by documents) and their ratios to the bare client.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
 
-async def _measure(docs: int, concurrency: int) -> tuple[float, float]:
+async def _measure(docs: int, concurrency: int) -> dict[str, float]:
     import openai
     from stub_server import article, running
 
     from llm_extract import aextract_deals
+    from llm_extract.backends.base import ChatRequest
     from llm_extract.backends.providers import InstructorBackend
 
     with running(0.0) as stub:
@@ -52,14 +57,23 @@ async def _measure(docs: int, concurrency: int) -> tuple[float, float]:
             async with gate:
                 await raw_client.chat.completions.create(**body)
 
-        await asyncio.gather(*(raw(i) for i in range(16)))
-        cpu: dict[str, list[float]] = {"lib": [], "raw": []}
+        shape = body["response_format"]["json_schema"]
+        request = ChatRequest(body["messages"], shape["schema"], shape["name"],
+                              body["max_tokens"], body["temperature"], body["seed"])  # fmt: skip
+
+        async def backend_alone(i: int) -> None:
+            async with gate:
+                await backend.acomplete(request)
+
+        await asyncio.gather(*(raw(i) for i in range(16)), *(backend_alone(i) for i in range(16)))
+        jobs = {"lib": lib, "backend": backend_alone, "raw": raw}
+        cpu: dict[str, list[float]] = {name: [] for name in jobs}
         for _ in range(3):
-            for name, job in (("lib", lib), ("raw", raw)):
+            for name, job in jobs.items():
                 started = time.process_time()
                 await asyncio.gather(*(job(i) for i in range(docs)))
                 cpu[name].append((time.process_time() - started) / docs * 1000)
-    return statistics.median(cpu["lib"]), statistics.median(cpu["raw"])
+    return {name: statistics.median(values) for name, values in cpu.items()}
 
 
 def _run(checkout: Path, docs: int, concurrency: int) -> str:
@@ -78,8 +92,10 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        lib, raw = asyncio.run(_measure(*args.worker))
-        print(f"library {lib:.2f} ms/doc, bare client {raw:.2f} ms/doc, ratio {lib / raw:.2f}")
+        ms = asyncio.run(_measure(*args.worker))
+        lib, alone, raw = ms["lib"], ms["backend"], ms["raw"]
+        print(f"library {lib:.2f} ms/doc ({lib / raw:.2f}x), backend alone {alone:.2f} "
+              f"({alone / raw:.2f}x), bare client {raw:.2f}")  # fmt: skip
         return
     if args.baseline is None:
         parser.error("--baseline is required")
