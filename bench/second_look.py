@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
-THRESHOLDS = (0.0, 0.8, 0.9, 0.95)
+THRESHOLDS = (0.0, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995)
 
 
 def _cli(*args: str) -> str:

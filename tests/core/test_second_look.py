@@ -98,16 +98,16 @@ def test_second_look_is_a_probability(bad: float) -> None:
     assert Settings.resolve(env={"LLM_EXTRACT_SECOND_LOOK": "0.7"}).second_look == 0.7
 
 
-def test_by_default_only_the_adapters_brief_takes_a_second_look_below_0_9() -> None:
+def test_by_default_only_the_adapters_brief_takes_a_second_look_below_0_98() -> None:
     from llm_extract import Settings
 
     tuned = Settings(base_url="http://127.0.0.1:8080/v1",
                      model="gemma-3-270m-q4_k_m+deal-windows@0123456789", reasks=0)  # fmt: skip
     other = tuned.with_(model="qwen2.5-7b-instruct")
-    backend = ScriptedBackend(empty(0.85), CORVID)
+    backend = ScriptedBackend(empty(0.97), CORVID)
     extract_deals(CORVID_TEXT, backend=backend, settings=tuned, strategy="windows")
     assert len(backend.requests) == 2
-    for settings, p in ((tuned, 0.95), (other, 0.1)):
+    for settings, p in ((tuned, 0.99), (other, 0.1)):
         backend = ScriptedBackend(empty(p))
         extract_deals(CORVID_TEXT, backend=backend, settings=settings, strategy="windows")
         assert len(backend.requests) == 1
