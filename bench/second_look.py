@@ -79,7 +79,7 @@ def main() -> None:
             for name, set_args in sets.items():
                 _eval(set_args, args.dir / f"{name}.jsonl", "--record", 1.0, preds)
         for threshold in THRESHOLDS:
-            row = [f"{threshold:.2f}"]
+            row = [f"{threshold:g}"]
             for name, set_args in sets.items():
                 scores = _eval(set_args, args.dir / f"{name}.jsonl", "--replay", threshold, preds)
                 cell, deals = _cell(name, scores, preds)
