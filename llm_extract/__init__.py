@@ -39,8 +39,9 @@ from .records.schemas import (
     Quantity,
     Role,
 )
-from .scale.batch import BatchSummary, arun_batch, run_batch
+from .scale.batch import arun_batch, run_batch
 from .scale.batch_apis import BatchStatus
+from .scale.documents import BatchSummary
 from .scale.provider_batch import run_provider_batch
 from .settings import Settings
 

@@ -14,8 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..backends.cache import default_cache_path
 from ..errors import ConfigurationError, InputError, LLMExtractError
-from ..scale.batch import BatchSummary, run_batch
+from ..scale.batch import run_batch
 from ..scale.batch_apis import BatchStatus
+from ..scale.documents import BatchSummary
 from ..scale.provider_batch import run_provider_batch
 from ..settings import Settings
 from .common import (

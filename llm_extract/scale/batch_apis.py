@@ -27,7 +27,7 @@ from ..backends.base import Completion
 from ..backends.recordings import RecordingFile
 from ..backends.transport import answer_of_body, answer_of_message
 from ..errors import ProviderBatchError
-from .batch import Say
+from .documents import Say
 
 
 @dataclass(frozen=True)

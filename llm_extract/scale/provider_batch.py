@@ -47,8 +47,9 @@ from ..core.pipeline import Report
 from ..errors import ConfigurationError, ExtractionError
 from ..redaction import scrub
 from ..settings import Settings
-from .batch import BatchSummary, Prices, Say, failure, plan, price_for
+from .batch import plan
 from .batch_apis import AnthropicBatches, BatchAPI, OnStatus, OpenAIBatches
+from .documents import BatchSummary, Prices, Say, failure, price_for
 from .files import Item, append, exclusive, read_document
 
 BATCH_PRICE = 0.5

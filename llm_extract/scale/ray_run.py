@@ -45,7 +45,7 @@ from ..backends.providers import make_backend
 from ..backends.throttle import ThrottledBackend
 from ..errors import ConfigurationError, InputError
 from ..settings import Settings
-from .batch import BatchSummary, Prices, document_record, in_front, run_price, sayer
+from .documents import BatchSummary, Prices, document_record, in_front, run_price, sayer
 from .files import append, compact, exclusive, key_of, scan_output
 from .ray_state import Budget, Pause, PauseClient, actor, load_ray
 

@@ -28,7 +28,8 @@ from llm_extract import (
 )
 from llm_extract.backends.transport import retry_after
 from llm_extract.present.common import read_text
-from llm_extract.scale.batch import price_for, run_batch
+from llm_extract.scale.batch import run_batch
+from llm_extract.scale.documents import price_for
 from llm_extract.scale.files import exclusive
 from tests.core.reliability_helpers import ANSWER, TEXT, jsonl_file, run_cli, settings_for
 from tests.fake_server import completion, error, fake_server, hang, not_json, rate_limited
