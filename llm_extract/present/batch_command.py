@@ -37,6 +37,14 @@ Out = Annotated[
     Path, typer.Option("-o", "--out", help="Output JSONL; appended to, a re-run resumes it.")
 ]
 Concurrency = Annotated[int, typer.Option(min=1, help="Documents in flight at once.")]
+Workers = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Worker processes that share --concurrency (needs --base-url); this process "
+        "stays the only writer. 2 uses both cores of a 2-CPU machine.",
+    ),
+]
 IdField = Annotated[str, typer.Option("--id-field", help="Field holding the id.")]
 TextField = Annotated[str, typer.Option("--text-field", help="Field holding the article text.")]
 RetryFailed = Annotated[
@@ -105,12 +113,14 @@ class BatchJob:
     provider_batch: bool = False
     poll_seconds: float = 60.0
     reask_via: str = "batch"
+    workers: int = 1
 
 
 def batch(
     source: Source,
     out: Out,
     concurrency: Concurrency = 8,
+    workers: Workers = 1,
     id_field: IdField = "id",
     text_field: TextField = "text",
     model: ModelOpt = None,
@@ -134,6 +144,8 @@ def batch(
     Exit codes: 0 every document ok; 1 some failed or a budget stopped the run;
     2 bad input or settings. Input problems go to stderr with their line numbers.
     """
+    if provider_batch and workers > 1:
+        fail(EXIT_BAD_INPUT, "--workers runs live requests; --provider-batch sends batch jobs")
     if cache is not None and no_cache:
         fail(EXIT_BAD_INPUT, "give --cache PATH or --no-cache, not both")
     try:
@@ -147,7 +159,7 @@ def batch(
         source, out, settings, concurrency, id_field, text_field, retry_failed,
         max_tokens_total, max_cost, _read_prices(prices),
         None if no_cache or provider_batch else (cache or default_cache_path()),
-        provider_batch, poll_seconds, reask_via,
+        provider_batch, poll_seconds, reask_via, workers,
     )  # fmt: skip
     summary = _provider_run(job) if provider_batch else _run(job)
     if job.cache_path is not None:
@@ -232,6 +244,6 @@ def _run(job: BatchJob) -> BatchSummary:
             job.source, job.out, id_field=job.id_field, text_field=job.text_field,
             concurrency=job.concurrency, settings=job.settings, retry_failed=job.retry_failed,
             max_tokens_total=job.max_tokens_total, max_cost=job.max_cost, prices=job.prices,
-            cache_path=job.cache_path, on_progress=on_progress,
+            cache_path=job.cache_path, on_progress=on_progress, workers=job.workers,
             log=lambda message: err.print(message, markup=False),
         )  # fmt: skip

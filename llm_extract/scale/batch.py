@@ -33,6 +33,7 @@ from ..errors import ConfigurationError, InputError
 from ..settings import Settings
 from .documents import BatchSummary, Prices, Say, document_record, in_front, run_price, sayer
 from .files import Item, append, compact, exclusive, read_document, scan_input, scan_output
+from .workers import Pool, PoolOptions, WorkerJob, arun_pool, check_workers
 
 
 @dataclass
@@ -51,7 +52,7 @@ class _Batch:
     def __init__(self, backend: Backend, settings: Settings, options: dict[str, Any]) -> None:
         self.backend, self.settings = backend, settings
         self.summary = BatchSummary()
-        self.started = time.monotonic()
+        self.started = options["started"]
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.slots = asyncio.Semaphore(options["concurrency"])
         self.price = options["price"]
@@ -161,6 +162,7 @@ async def arun_batch(
     cache_path: str | os.PathLike[str] | None = None,
     on_progress: Callable[[BatchSummary], None] | None = None,
     log: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> BatchSummary:
     """Extract the deals of every article in a JSONL file into an output JSONL file.
 
@@ -170,37 +172,86 @@ async def arun_batch(
     should have ``transport_retries=0``, so that the rate gate handles 429s.
     Raises :class:`InputError` when the input has no usable line and
     :class:`~llm_extract.errors.OutputInUseError` when another run holds the output.
+
+    ``workers`` > 1 runs the documents in that many processes (:mod:`.workers`),
+    ``concurrency`` split between them; they need a model server (``base_url``),
+    build their own backends (so no ``backend``), and call ``on_progress`` from
+    a thread of this process.
     """
     source, out = Path(input_path), Path(output_path)
     _check_paths(source, out, concurrency)
     resolved = settings or Settings.resolve()
+    check_workers(workers, resolved, backend)
     args = {"id_field": id_field, "text_field": text_field, "retry_failed": retry_failed}
+    started = time.monotonic()
+    options: dict[str, Any] = {
+        **args, "concurrency": concurrency, "on_progress": on_progress, "prices": prices,
+        "max_tokens_total": max_tokens_total, "max_cost": max_cost,
+        "cache_path": cache_path, "started": started,
+    }  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive(out):
         planned = plan(source, out, args, log)
-        summary, say = planned.summary, planned.say
-        inner = backend or make_backend(resolved.with_(transport_retries=0))
-        price = run_price(inner.model, resolved, prices, say)
-        throttled = ThrottledBackend(inner, resolved)
-        cache = ResponseCache(cache_path) if cache_path is not None else None
-        be = in_front(throttled, cache, resolved)
-        options = {**args, "concurrency": concurrency, "price": price, "on_progress": on_progress,
-                   "max_tokens_total": max_tokens_total, "max_cost": max_cost}  # fmt: skip
-        batch = _Batch(be, resolved, options)
-        batch.summary = summary
-        try:
-            await batch.run(source, out, planned.todo)
-        finally:
-            if backend is None and isinstance(inner, InstructorBackend):
-                await inner.aclose()  # the HTTP client this run made, while its loop runs
-            summary.rate_limited = throttled.rate_limited
-            if cache is not None:
-                summary.cache_hits = cache.hits
-                cache.close()
+        if workers > 1:
+            await _in_workers(source, out, planned, resolved, options | {"workers": workers})
+        else:
+            await _in_process(source, out, planned, resolved, backend, options)
         if retry_failed or planned.repeated:
             compact(out, id_field)
-    summary.seconds = time.monotonic() - batch.started
-    return summary
+    planned.summary.seconds = time.monotonic() - started
+    return planned.summary
+
+
+async def _in_process(
+    source: Path, out: Path, planned: Plan, settings: Settings, backend: Backend | None,
+    options: dict[str, Any],
+) -> None:  # fmt: skip
+    """The run on this process's event loop; a ``backend`` given is the caller's to close."""
+    summary = planned.summary
+    inner = backend or make_backend(settings.with_(transport_retries=0))
+    price = run_price(inner.model, settings, options["prices"], planned.say)
+    throttled = ThrottledBackend(inner, settings)
+    cache_path = options["cache_path"]
+    cache = ResponseCache(cache_path) if cache_path is not None else None
+    batch = _Batch(in_front(throttled, cache, settings), settings, options | {"price": price})
+    batch.summary = summary
+    try:
+        await batch.run(source, out, planned.todo)
+    finally:
+        if backend is None and isinstance(inner, InstructorBackend):
+            await inner.aclose()  # the HTTP client this run made, while its loop runs
+        summary.rate_limited = throttled.rate_limited
+        if cache is not None:
+            summary.cache_hits = cache.hits
+            cache.close()
+
+
+async def _in_workers(
+    source: Path, out: Path, planned: Plan, settings: Settings, options: dict[str, Any]
+) -> None:
+    """The run in worker processes (:mod:`.workers`), this process the only writer."""
+    inner = make_backend(settings.with_(transport_retries=0))
+    try:
+        price = run_price(inner.model, settings, options["prices"], planned.say)
+    finally:
+        if isinstance(inner, InstructorBackend):
+            await inner.aclose()
+    cache_path = options["cache_path"]
+    if cache_path is not None:
+        ResponseCache(cache_path).close()  # made once here, before workers race to make it
+    job = WorkerJob(
+        str(source), settings, options["id_field"], options["text_field"], price,
+        None if cache_path is None else str(cache_path),
+    )  # fmt: skip
+    pool_options = PoolOptions(
+        options["concurrency"], options["workers"], options["max_tokens_total"],
+        options["max_cost"], options["on_progress"], options["started"],
+    )  # fmt: skip
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        await arun_pool(planned.todo, fd, Pool(job, planned.summary, pool_options))
+    finally:
+        os.close(fd)
 
 
 def _check_paths(source: Path, out: Path, concurrency: int) -> None:

@@ -1,0 +1,221 @@
+"""Batch runs in worker processes, against the scripted fake server: the same output as
+one process, exactly once, a killed worker replaced, a 429 seen by every worker.
+
+The articles and the one scripted answer are ``test_batch``'s (invented text).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from llm_extract.errors import ConfigurationError
+from llm_extract.present.cli import app
+from llm_extract.scale.batch import run_batch
+from llm_extract.scale.documents import BatchSummary
+from llm_extract.scale.workers import ClockPause, shares
+from llm_extract.settings import Settings
+from tests.fake_server import completion, fake_server, hang, rate_limited
+from tests.scale.test_batch import ANSWER, articles, records, settings, write_jsonl
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def workers_alive() -> list[Any]:
+    return [p for p in multiprocessing.active_children() if p.name.startswith("llm-extract-")]
+
+
+def comparable(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Records by id, without the one field that differs between runs (latency)."""
+    out = {}
+    for r in rows:
+        usage = {k: v for k, v in r.get("usage", {}).items() if k != "latency_s"}
+        out[r["id"]] = {**r, "usage": usage}
+    return out
+
+
+def test_two_workers_write_what_one_process_writes_each_id_once(tmp_path: Path) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(30))
+    seen: set[int] = set()
+
+    def watch(s: BatchSummary) -> None:
+        seen.update(p.pid for p in workers_alive())
+
+    with fake_server([hang(0.05, then=completion(ANSWER))]) as srv:
+        one = run_batch(inp, tmp_path / "one.jsonl", settings=settings(srv), concurrency=4)
+        two = run_batch(
+            inp, tmp_path / "two.jsonl", settings=settings(srv), concurrency=4, workers=2,
+            on_progress=watch,
+        )  # fmt: skip
+        again = run_batch(inp, tmp_path / "two.jsonl", settings=settings(srv), workers=2)
+        assert len(srv.requests) == 60
+    assert (two.total, two.ok, two.errors, two.stopped) == (30, 30, 0, None)
+    assert (two.requests, two.tokens) == (one.requests, one.tokens)
+    assert len(seen) == 2
+    assert (again.total, again.skipped) == (0, 30)
+    rows = records(tmp_path / "two.jsonl")
+    assert sorted(r["id"] for r in rows) == [a["id"] for a in articles(30)]
+    assert comparable(rows) == comparable(records(tmp_path / "one.jsonl"))
+    assert workers_alive() == []
+
+
+def test_a_killed_worker_costs_its_documents_an_error_record_and_is_replaced(
+    tmp_path: Path,
+) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(30))
+    out = tmp_path / "out.jsonl"
+    killed: list[int] = []
+
+    def kill_one(s: BatchSummary) -> None:
+        if s.ok >= 6 and not killed:
+            victim = workers_alive()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    with fake_server([hang(0.2, then=completion(ANSWER))]) as srv:
+        summary = run_batch(
+            inp, out, settings=settings(srv), concurrency=6, workers=2, on_progress=kill_one
+        )
+        rows = records(out)
+        lost = [r for r in rows if r["status"] == "error"]
+        assert killed and lost
+        assert {r["error"]["type"] for r in lost} == {"WorkerError"}
+        assert f"exited with code -{int(signal.SIGKILL)}" in lost[0]["error"]["message"]
+        assert (summary.ok, summary.errors, summary.stopped) == (30 - len(lost), len(lost), None)
+        assert sorted(r["id"] for r in rows) == [a["id"] for a in articles(30)]
+        retry = run_batch(inp, out, settings=settings(srv), workers=2, retry_failed=True)
+    assert (retry.total, retry.ok) == (len(lost), len(lost))
+    rows = records(out)
+    assert sorted(r["id"] for r in rows) == [a["id"] for a in articles(30)]
+    assert {r["status"] for r in rows} == {"ok"}
+
+
+def test_workers_that_die_before_a_document_stop_the_run_and_lose_nothing(
+    tmp_path: Path,
+) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(12))
+    out = tmp_path / "out.jsonl"
+    hidden = tmp_path / "hidden.jsonl"
+
+    def hide_input(s: BatchSummary) -> None:  # called once before the workers start
+        if inp.exists():
+            inp.rename(hidden)
+
+    with fake_server([completion(ANSWER)]) as srv:
+        summary = run_batch(
+            inp, out, settings=settings(srv), concurrency=4, workers=2, on_progress=hide_input
+        )
+        assert summary.stopped is not None and "exited with code 1" in summary.stopped
+        assert (summary.ok, summary.errors) == (0, 4)
+        assert len(srv.requests) == 0
+        hidden.rename(inp)
+        rest = run_batch(inp, out, settings=settings(srv), workers=2, retry_failed=True)
+    assert (rest.ok, rest.stopped) == (12, None)
+    assert sorted(r["id"] for r in records(out)) == [a["id"] for a in articles(12)]
+
+
+def test_a_budget_stops_handing_out_documents(tmp_path: Path) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(20))
+    out = tmp_path / "out.jsonl"
+    with fake_server([hang(0.05, then=completion(ANSWER))]) as srv:
+        summary = run_batch(
+            inp, out, settings=settings(srv), concurrency=2, workers=2, max_tokens_total=50
+        )
+    assert summary.stopped == "budget"
+    assert 3 <= summary.ok <= 4  # 18 tokens each: the third reaches 50, one more may be in flight
+    assert len(records(out)) == summary.ok
+
+
+def test_a_429_in_one_worker_pauses_the_other(tmp_path: Path) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(24))
+    out = tmp_path / "out.jsonl"
+    slow = hang(0.5, then=completion(ANSWER))
+    script = [slow, slow, slow, slow, rate_limited(1), completion(ANSWER)]
+    with fake_server(script) as srv:
+        summary = run_batch(
+            inp, out, settings=settings(srv, transport_retries=2), concurrency=4, workers=2
+        )
+        sent = srv.requests
+    assert (summary.ok, summary.errors, summary.rate_limited) == (24, 0, 1)
+    gate = sent[4].at
+    during = [round(r.at - gate, 2) for r in sent if 0.1 < r.at - gate < 0.9]
+    assert during == []  # only requests already on their way when the 429 came
+
+
+def test_the_cache_is_shared_by_the_workers(tmp_path: Path) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(10))
+    cache = tmp_path / "cache.sqlite3"
+    with fake_server([completion(ANSWER)]) as srv:
+        first = run_batch(inp, tmp_path / "a.jsonl", settings=settings(srv), cache_path=cache,
+                          workers=2)  # fmt: skip
+        second = run_batch(inp, tmp_path / "b.jsonl", settings=settings(srv), cache_path=cache,
+                           workers=2)  # fmt: skip
+        assert len(srv.requests) == 10
+    assert (first.cache_hits, second.cache_hits, second.ok, second.tokens) == (0, 10, 10, 0)
+
+
+def _extend(until: Any) -> None:
+    ClockPause(until).extend(5.0)
+
+
+def test_a_pause_told_in_one_process_is_seen_in_another() -> None:
+    import asyncio
+
+    until = _SPAWN.Value("d", 0.0)
+    assert asyncio.run(ClockPause(until).left()) == 0.0
+    child = _SPAWN.Process(target=_extend, args=(until,))
+    child.start()
+    child.join(60)
+    assert 4.0 < asyncio.run(ClockPause(until).left()) <= 5.0
+
+
+@given(st.integers(1, 4096), st.integers(1, 64))
+def test_shares_split_the_concurrency_evenly_and_never_give_zero(c: int, n: int) -> None:
+    parts = shares(c, n)
+    assert sum(parts) == c and len(parts) == min(c, n)
+    assert min(parts) >= 1 and max(parts) - min(parts) <= 1
+
+
+def test_set_ups_workers_cannot_run_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(2))
+    out = tmp_path / "out.jsonl"
+    remote = Settings(base_url="http://127.0.0.1:9/v1", model="m")
+
+    class Unpicklable:
+        model = "m"
+
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"settings": remote, "workers": 0}, "at least 1"),
+        ({"settings": remote, "workers": 2, "backend": Unpicklable()}, "backend object"),
+        ({"settings": Settings(), "workers": 2}, "model server"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ConfigurationError, match=message):
+            run_batch(inp, out, **options)
+    assert not out.exists()
+    result = CliRunner().invoke(
+        app, ["batch", str(inp), "-o", str(out), "--workers", "2", "--provider-batch"]
+    )
+    assert result.exit_code == 2 and "--workers" in result.stderr
+
+
+def test_cli_runs_two_workers(tmp_path: Path) -> None:
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(8))
+    out = tmp_path / "out.jsonl"
+    with fake_server([completion(ANSWER)]) as srv:
+        result = CliRunner().invoke(
+            app,
+            ["batch", str(inp), "-o", str(out), "--base-url", srv.base_url, "--model", "m",
+             "--strategy", "record", "--no-spans", "--no-cache", "--workers", "2"],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "done: 8 ok, 0 errors" in result.stderr
+    assert sorted(r["id"] for r in records(out)) == [a["id"] for a in articles(8)]
