@@ -90,6 +90,9 @@ def serve(job: WorkerJob, conn: Connection, until: Any) -> None:
     """A worker process: ``(offset, id)`` orders in, ``("done", ...)`` lines out, until
     a ``None`` order; then ``("bye", rate_limited, cache_hits)``.
 
+    Each line carries the 429s and cache hits since the last one, and "bye" the
+    rest, so a worker that dies loses none that came before its last document.
+
     Results leave through a sender thread, so the event loop never blocks on a
     full pipe and always takes in the parent's next orders.
     """
@@ -119,6 +122,13 @@ async def _serve(
     loop = asyncio.get_running_loop()
     loop.add_reader(conn.fileno(), _receive, conn, inbox)
     running: set[asyncio.Task[None]] = set()
+    sent = [0, 0]
+
+    def news() -> tuple[int, int]:
+        now = throttled.rate_limited, cache.hits if cache is not None else 0
+        new = now[0] - sent[0], now[1] - sent[1]
+        sent[:] = now
+        return new
 
     async def one(f: IO[bytes], item: Item) -> None:
         record = await document_record(
@@ -126,7 +136,7 @@ async def _serve(
             job.settings, backend, job.price,
         )  # fmt: skip
         line = json.dumps(record, ensure_ascii=False) + "\n"
-        outbox.put(("done", item.offset, record["status"], record.get("usage"), line))
+        outbox.put(("done", item.offset, record["status"], record.get("usage"), line, *news()))
 
     try:
         with open(job.source, "rb") as f:
@@ -139,10 +149,10 @@ async def _serve(
         loop.remove_reader(conn.fileno())
         if isinstance(inner, InstructorBackend):
             await inner.aclose()
-        hits = cache.hits if cache is not None else 0
+        rest = news()
         if cache is not None:
             cache.close()
-    outbox.put(("bye", throttled.rate_limited, hits))
+    outbox.put(("bye", *rest))
 
 
 def _receive(conn: Connection, inbox: asyncio.Queue[tuple[int, Any] | None]) -> None:
@@ -253,7 +263,8 @@ class Pool:
     def _drain(self, w: _Worker, lines: list[str]) -> None:
         try:
             while w.conn.poll():
-                _, offset, status, usage, line = w.conn.recv()
+                _, offset, status, usage, line, rate_limited, hits = w.conn.recv()
+                self._counters(rate_limited, hits)
                 del w.held[offset]
                 w.finished += 1
                 self.summary.ok += status == "ok"
@@ -296,9 +307,11 @@ class Pool:
             with contextlib.suppress(EOFError, OSError):
                 if not w.conn.poll(60):
                     continue
-                _, rate_limited, hits = w.conn.recv()
-                self.summary.rate_limited += rate_limited
-                self.summary.cache_hits += hits
+                self._counters(*w.conn.recv()[1:])
+
+    def _counters(self, rate_limited: int, hits: int) -> None:
+        self.summary.rate_limited += rate_limited
+        self.summary.cache_hits += hits
 
     def _progress(self) -> None:
         self.summary.seconds = time.monotonic() - self.options.started

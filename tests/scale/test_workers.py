@@ -162,6 +162,30 @@ def test_the_cache_is_shared_by_the_workers(tmp_path: Path) -> None:
     assert (first.cache_hits, second.cache_hits, second.ok, second.tokens) == (0, 10, 10, 0)
 
 
+def test_a_killed_worker_keeps_the_cache_hits_it_reported(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite3"
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(30))
+    hits_when_killed: list[int] = []
+
+    def kill_one(s: BatchSummary) -> None:
+        if s.ok >= 6 and not hits_when_killed:
+            os.kill(workers_alive()[0].pid, signal.SIGKILL)
+            hits_when_killed.append(s.cache_hits)
+
+    with fake_server([hang(0.2, then=completion(ANSWER))]) as srv:
+        warm = write_jsonl(tmp_path / "warm.jsonl", articles(10))
+        run_batch(warm, tmp_path / "warm-out.jsonl", settings=settings(srv), cache_path=cache)
+        summary = run_batch(
+            inp, tmp_path / "out.jsonl", settings=settings(srv), concurrency=6, workers=2,
+            cache_path=cache, on_progress=kill_one,
+        )  # fmt: skip
+    cached = {a["id"] for a in articles(10)}
+    ok = [r for r in records(tmp_path / "out.jsonl") if r["status"] == "ok"]
+    assert hits_when_killed[0] >= 1  # reported with each line, not only at the end
+    assert sum(r["id"] in cached for r in ok) <= summary.cache_hits <= 10
+    assert summary.cache_hits >= hits_when_killed[0]
+
+
 def _extend(until: Any) -> None:
     ClockPause(until).extend(5.0)
 
