@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,8 @@ def test_a_429_in_one_worker_pauses_the_other(tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", articles(24))
     out = tmp_path / "out.jsonl"
     slow = hang(0.5, then=completion(ANSWER))
-    script = [slow, slow, slow, slow, rate_limited(1), completion(ANSWER)]
+    # the answers after the 429 take 0.05 s, so a worker not paused sends through the window
+    script = [slow, slow, slow, slow, rate_limited(1), hang(0.05, then=completion(ANSWER))]
     with fake_server(script) as srv:
         summary = run_batch(
             inp, out, settings=settings(srv, transport_retries=2), concurrency=4, workers=2
@@ -147,7 +149,9 @@ def test_a_429_in_one_worker_pauses_the_other(tmp_path: Path) -> None:
     assert (summary.ok, summary.errors, summary.rate_limited) == (24, 0, 1)
     gate = sent[4].at
     during = [round(r.at - gate, 2) for r in sent if 0.1 < r.at - gate < 0.9]
-    assert during == []  # only requests already on their way when the 429 came
+    # At most the other three slots' requests already on their way when the 429 came
+    # (none on a quiet machine); without a shared pause the other worker sends 5 or more.
+    assert len(during) <= 3, during
 
 
 def test_the_cache_is_shared_by_the_workers(tmp_path: Path) -> None:
@@ -187,7 +191,7 @@ def test_a_killed_worker_keeps_the_cache_hits_it_reported(tmp_path: Path) -> Non
 
 
 def _extend(until: Any) -> None:
-    ClockPause(until).extend(5.0)
+    ClockPause(until).extend(3600.0)
 
 
 def test_a_pause_told_in_one_process_is_seen_in_another() -> None:
@@ -195,10 +199,12 @@ def test_a_pause_told_in_one_process_is_seen_in_another() -> None:
 
     until = _SPAWN.Value("d", 0.0)
     assert asyncio.run(ClockPause(until).left()) == 0.0
+    before = time.monotonic()
     child = _SPAWN.Process(target=_extend, args=(until,))
     child.start()
     child.join(60)
-    assert 4.0 < asyncio.run(ClockPause(until).left()) <= 5.0
+    left = asyncio.run(ClockPause(until).left())
+    assert 3600.0 - (time.monotonic() - before) <= left <= 3600.0  # on any machine's speed
 
 
 @given(st.integers(1, 4096), st.integers(1, 64))
