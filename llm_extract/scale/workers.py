@@ -279,7 +279,7 @@ class Pool:
 
     def _lost(self, w: _Worker, lines: list[str]) -> None:
         """A dead worker: its documents become error records; a new worker takes its
-        place, unless it never finished a document."""
+        place, unless no worker has finished a document (the set-up itself fails)."""
         w.process.join()
         code = w.process.exitcode
         message = (
@@ -293,7 +293,7 @@ class Pool:
             self.summary.errors += 1
         w.held.clear()
         self.workers.remove(w)
-        if w.finished:
+        if w.finished or any(other.finished for other in self.workers):
             self.workers.append(self._start(w.slots))
         elif not self.summary.stopped:
             self.summary.stopped = f"worker process {w.number} exited with code {code}"
