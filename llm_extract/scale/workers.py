@@ -16,8 +16,10 @@ response cache is the same SQLite file in every worker.
 A worker that dies (killed, out of memory) costs only the documents it held.
 Each gets an error record of type ``WorkerError``, which ``retry_failed`` runs
 again, and a new worker takes its place. A worker that dies before finishing a
-single document points at its set-up, not at a document, so the run stops
-instead (``summary.stopped``) and leaves the rest for a re-run.
+single document points at its set-up, not at a document: when no worker has
+finished one yet, or when ``FAILED_STARTS`` new workers in a row die so, the
+run stops instead (``summary.stopped``) and leaves the rest for a re-run, so a
+set-up that broke mid-run cannot spawn processes without end.
 
 Workers are started with ``spawn``, so a script that calls ``run_batch`` with
 workers needs the ``if __name__ == "__main__":`` guard.
@@ -49,6 +51,8 @@ from .files import Item, append, read_document
 _SPAWN = multiprocessing.get_context("spawn")
 _TICK = 0.25
 """Seconds between the parent's looks at its stop flag while it waits for workers."""
+FAILED_STARTS = 3
+"""New workers in a row that may die before their first document before the run stops."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,7 @@ class Pool:
         self.until = _SPAWN.Value("d", 0.0)
         self.workers: list[_Worker] = []
         self.count = 0
+        self.failed_starts = 0
 
     def run(self, todo: deque[Item], fd: int) -> None:
         """Every item of ``todo`` written once to ``fd``, unless a budget, a failed
@@ -266,6 +271,8 @@ class Pool:
                 _, offset, status, usage, line, rate_limited, hits = w.conn.recv()
                 self._counters(rate_limited, hits)
                 del w.held[offset]
+                if not w.finished:
+                    self.failed_starts = 0
                 w.finished += 1
                 self.summary.ok += status == "ok"
                 self.summary.errors += status != "ok"
@@ -279,7 +286,8 @@ class Pool:
 
     def _lost(self, w: _Worker, lines: list[str]) -> None:
         """A dead worker: its documents become error records; a new worker takes its
-        place, unless no worker has finished a document (the set-up itself fails)."""
+        place, unless no worker has finished a document or the last ``FAILED_STARTS``
+        new ones died before their first (the set-up itself fails)."""
         w.process.join()
         code = w.process.exitcode
         message = (
@@ -293,10 +301,18 @@ class Pool:
             self.summary.errors += 1
         w.held.clear()
         self.workers.remove(w)
-        if w.finished or any(other.finished for other in self.workers):
-            self.workers.append(self._start(w.slots))
-        elif not self.summary.stopped:
+        self.failed_starts += not w.finished
+        if self.summary.stopped:
+            return
+        if not (w.finished or any(other.finished for other in self.workers)):
             self.summary.stopped = f"worker process {w.number} exited with code {code}"
+        elif self.failed_starts >= FAILED_STARTS:
+            self.summary.stopped = (
+                f"{self.failed_starts} new worker processes in a row exited before finishing "
+                f"a document (the last, {w.number}, with code {code})"
+            )
+        else:
+            self.workers.append(self._start(w.slots))
 
     def _close(self) -> None:
         """Tell each worker to stop, and add up its 429s and cache hits."""

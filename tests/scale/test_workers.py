@@ -123,6 +123,41 @@ def test_workers_that_die_before_a_document_stop_the_run_and_lose_nothing(
     assert sorted(r["id"] for r in records(out)) == [a["id"] for a in articles(12)]
 
 
+def test_new_workers_that_keep_dying_at_start_stop_the_run(tmp_path: Path) -> None:
+    """The input vanishes mid-run: the worker that has it open goes on, and every new
+    one dies opening it. The run stops after three such deaths instead of spawning
+    without end, and a re-run with the input back completes."""
+    inp = write_jsonl(tmp_path / "in.jsonl", articles(40))
+    out = tmp_path / "out.jsonl"
+    hidden = tmp_path / "hidden.jsonl"
+    started: set[int] = set()
+
+    def break_set_up(s: BatchSummary) -> None:
+        started.update(p.pid for p in workers_alive())
+        if s.ok >= 6 and inp.exists():
+            inp.rename(hidden)
+            os.kill(workers_alive()[0].pid, signal.SIGKILL)
+
+    slow = [hang(8.0, then=completion(ANSWER))]  # the survivor is still busy at the end
+    with fake_server([hang(0.2, then=completion(ANSWER))] * 12 + slow) as srv:
+        summary = run_batch(
+            inp, out, settings=settings(srv), concurrency=6, workers=2, on_progress=break_set_up
+        )
+        assert summary.stopped is not None
+        assert "3 new worker processes in a row exited" in summary.stopped
+        assert len(started) <= 5
+        written = records(out)
+        assert summary.total > len(written)
+        assert workers_alive() == []
+    hidden.rename(inp)
+    with fake_server([completion(ANSWER)]) as srv:
+        rest = run_batch(inp, out, settings=settings(srv), workers=2, retry_failed=True)
+    assert rest.stopped is None
+    rows = records(out)
+    assert sorted(r["id"] for r in rows) == [a["id"] for a in articles(40)]
+    assert {r["status"] for r in rows} == {"ok"}
+
+
 def test_a_budget_stops_handing_out_documents(tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", articles(20))
     out = tmp_path / "out.jsonl"
