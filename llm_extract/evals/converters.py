@@ -50,10 +50,32 @@ def from_utah(path: Path) -> list[GoldDoc]:
 
 _SENTIVENT_TYPES = dict.fromkeys(("Investment", "Financing"), DealType.INVESTMENT)
 _SENTIVENT_TYPES |= {"Merger/Acquisition": DealType.ACQUISITION, "Deal": DealType.PARTNERSHIP}
-_SENTIVENT_ROLES = {"Acquirer": Role.ACQUIRER, "Partner": Role.PARTNER}
-_SENTIVENT_ROLES |= dict.fromkeys(("Target", "Investee", "Financee"), Role.TARGET)
-_SENTIVENT_ROLES |= dict.fromkeys(("Investor", "Financer"), Role.INVESTOR)
+_SENTIVENT_ROLES: dict[str, tuple[Role, ...]] = {
+    "Acquirer": (Role.ACQUIRER, Role.PARTNER),
+    "Target": (Role.TARGET, Role.PARTNER),
+    "Partner": (Role.PARTNER, Role.CLIENT, Role.SUPPLIER),
+}
+_SENTIVENT_ROLES |= dict.fromkeys(("Investee", "Financee"), (Role.TARGET,))
+_SENTIVENT_ROLES |= dict.fromkeys(("Investor", "Financer"), (Role.INVESTOR, Role.ACQUIRER))
+"""Our roles each SENTiVENT role covers, as its types cover ours: a merger's two
+sides are partners, a Deal has no direction (its client and supplier are both
+Partners), and a stake purchase's buyer is our acquirer."""
 _SENTIVENT_AMOUNTS = {"Cost", "CapitalInvested", "Amount_Financing"}
+_AGREEMENTS = (
+    DealType.PARTNERSHIP, DealType.JOINT_VENTURE, DealType.LICENSING,
+    DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT, DealType.DISTRIBUTION,
+)  # fmt: skip
+SENTIVENT_FAMILIES: dict[DealType, tuple[DealType, ...]] = {
+    DealType.ACQUISITION: (DealType.ACQUISITION, DealType.MERGER, DealType.STAKE_PURCHASE),
+    DealType.INVESTMENT: (DealType.INVESTMENT, DealType.STAKE_PURCHASE),
+    DealType.PARTNERSHIP: _AGREEMENTS,
+}
+"""Our deal types that each SENTiVENT type covers, by its own typology
+(``event_typology.json``): Merger/Acquisition is a merger or a take-over of
+"stock, equity interests or assets"; Investment includes investing in another
+company; Deal lists "service and product deals, licensing, ... joint ventures,
+... contracts, agreements". A trigger that names a joint venture or a licence
+keeps its one type."""
 
 
 def _sentivent_type(event: dict[str, Any]) -> DealType:
@@ -89,12 +111,12 @@ def _sentivent_deal(doc: dict[str, Any], events: list[dict[str, Any]]) -> GoldDe
                 amounts.append(arg["text"])
             role = _SENTIVENT_ROLES.get(arg["role"])
             if role is not None:
-                party = GoldParty(name=_sentivent_names(doc, arg), role=role)
+                party = GoldParty(name=_sentivent_names(doc, arg), role=list(role))
                 parties += [] if party in parties else [party]
     extra = {"amount": amounts} if amounts else {}
-    return GoldDeal.model_validate(
-        {"deal_type": _sentivent_type(events[0]), "parties": parties, **extra}
-    )
+    kind = _sentivent_type(events[0])
+    types = list(SENTIVENT_FAMILIES.get(kind, (kind,)))
+    return GoldDeal.model_validate({"deal_type": types, "parties": parties, **extra})
 
 
 def from_sentivent(docs_path: Path, events_path: Path) -> list[GoldDoc]:
@@ -107,9 +129,15 @@ def from_sentivent(docs_path: Path, events_path: Path) -> list[GoldDoc]:
     coreference. Events are mention-level, so coreferent events of the same
     deal type are merged into one deal (parties united, each amount mention
     an alternative); negative-polarity events are dropped. Deal type:
-    Merger/Acquisition -> acquisition, Investment/Financing -> investment,
-    Deal -> partnership, or joint_venture/licensing when subtype or trigger
-    says so (the subtypes are all empty in this release). Argument strings stay as in
+    each SENTiVENT type becomes the set of our types it covers
+    (:data:`SENTIVENT_FAMILIES`): Merger/Acquisition -> acquisition, merger or
+    stake purchase; Investment/Financing -> investment or stake purchase; Deal
+    -> any agreement (partnership, joint venture, licensing, contract
+    manufacturing, sourcing, distribution), or only joint_venture/licensing
+    when subtype or trigger says so (the subtypes are all empty in this
+    release). Before 2026-12-07 each mapped to one type (acquisition,
+    investment, partnership), which counted a supply contract given as a
+    sourcing agreement as a wrong type. Argument strings stay as in
     the tokenised text ("Apple 's"); a pronoun gets its antecedents as
     preferred alternatives. Only deal type, parties and (if an amount argument
     exists) amount are annotated: mention-level spans cannot assert absence.

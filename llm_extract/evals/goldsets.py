@@ -29,7 +29,9 @@ Format: JSONL, UTF-8, one document per line (blank lines ignored)::
   empty** (a prediction there is a false positive). ``deal_type`` (DealType
   value or list), ``trigger``, ``amount``, ``status``, ``date``,
   ``location``, ``acquired_business``, ``acquired_location`` (Alt),
-  ``parties`` ([{"name": Alt, "role": Role value}]), ``products`` and
+  ``parties`` ([{"name": Alt, "role": Role value or list}]: a list is the
+  roles any of which is right, for a corpus whose roles are coarser than
+  ours), ``products`` and
   ``volumes`` ([Alt], volumes as written), ``people`` ([{"name": Alt,
   "title": Alt, "company": Alt}], title/company optional), ``background``.
 * ``GoldCompany``: ``name`` (Alt), optional ``aliases`` ([str]), ``country``
@@ -109,7 +111,11 @@ class _Gold(BaseModel):
 
 class GoldParty(_Gold):
     name: Alt
-    role: Role
+    role: Role | Annotated[list[Role], Field(min_length=1)]
+
+    def roles(self) -> list[Role]:
+        """The acceptable roles."""
+        return [self.role] if isinstance(self.role, Role) else list(self.role)
 
 
 class GoldPerson(_Gold):
@@ -142,7 +148,7 @@ class GoldDeal(_Gold):
 
     def names_with(self, role: Role) -> list[list[str]]:
         """Name alternatives of the parties playing ``role``, in order."""
-        return [alternatives(p.name) for p in self.parties or [] if p.role is role]
+        return [alternatives(p.name) for p in self.parties or [] if role in p.roles()]
 
 
 class GoldCompany(_Gold):

@@ -36,7 +36,7 @@ from .matching import Matcher, MatchMode, assign, normalize_ws, similarity
 
 Doc = Mapping[str, Any] | BaseModel
 Alts = tuple[str, ...]
-Item = tuple[Alts, str]  # (alternatives, role); role is "" except for `parties`
+Item = tuple[Alts, tuple[str, ...]]  # (alternatives, acceptable roles); roles only in `parties`
 
 _PARTY_FIELDS = ("parties", "party_names", "purchaser", "acquired", "seller")
 _PURCHASER = tuple(r.value for r in PURCHASER_ROLES)
@@ -200,21 +200,21 @@ def _items(deal: Mapping[str, Any], name: str) -> list[Item]:
     if name in _PARTY_FIELDS:
         out = []
         for party in deal.get("parties") or []:
-            role = str(party.get("role") or "").strip().lower()
-            if name not in _ROLES or role in _ROLES[name]:
-                out.append((_alts(party.get("name")), role if name == "parties" else ""))
+            roles = tuple(r.lower() for r in _alts(party.get("role")))
+            if name not in _ROLES or set(roles) & set(_ROLES[name]):
+                out.append((_alts(party.get("name")), roles if name == "parties" else ()))
     elif name in _LISTS or name == "companies":
-        out = [(_alts(v), "") for v in deal.get(name) or []]
+        out = [(_alts(v), ()) for v in deal.get(name) or []]
     else:
         alts = _alts(deal.get(name))
-        out = [(tuple(a.lower() for a in alts) if name == "deal_type" else alts, "")]
+        out = [(tuple(a.lower() for a in alts) if name == "deal_type" else alts, ())]
     return [item for item in out if item[0]]
 
 
 def _render(item: Item | None) -> str | None:
     if item is None:
         return None
-    return " | ".join(item[0]) + (f" ({item[1]})" if item[1] else "")
+    return " | ".join(item[0]) + (f" ({'|'.join(item[1])})" if item[1] else "")
 
 
 def _score_items(
@@ -227,7 +227,7 @@ def _score_items(
         m = Matcher()
 
     def ok(p: Item, g: Item) -> float:
-        return m.sim(p[0], g[0]) if p[1] == g[1] else 0.0
+        return m.sim(p[0], g[0]) if p[1] == g[1] or set(p[1]) & set(g[1]) else 0.0
 
     # Match count dominates; similarity (< 0.01 each) only breaks ties.
     w = [[1.0 + 0.01 * sc if (sc := ok(p, g)) else 0.0 for p in pred] for g in gold]
@@ -327,7 +327,7 @@ def score_docs(
 
 def _slot(row: Mapping[str, Any], slot: str) -> list[Item]:
     fillers = (row.get("slots") or row).get(slot) or []
-    return [(a, "") for f in fillers if (a := _alts(f))]
+    return [(a, ()) for f in fillers if (a := _alts(f))]
 
 
 def score_utah(gold_rows: Iterable[Doc], pred_rows: Iterable[Doc]) -> Scores:

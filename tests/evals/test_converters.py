@@ -34,16 +34,21 @@ def test_from_sentivent_gives_deal_docs_with_valid_types() -> None:
     )
     assert docs and len({d.id for d in docs}) == len(docs)
     assert all(re.fullmatch(r"sentivent-[a-z]+\d+", d.id) for d in docs)  # no headline in ids
-    allowed = {DealType.ACQUISITION, DealType.PARTNERSHIP, DealType.INVESTMENT}
-    allowed |= {DealType.JOINT_VENTURE, DealType.LICENSING}
+    families = {tuple(types) for types in conv.SENTIVENT_FAMILIES.values()}
+    families |= {(DealType.JOINT_VENTURE,), (DealType.LICENSING,)}
     for doc in docs:
         assert doc.deals and doc.text
         for deal in doc.deals:
-            assert set(deal.deal_types()) <= allowed
+            assert tuple(deal.deal_types()) in families
             for party in deal.parties or []:
                 assert all(name in doc.text for name in alternatives(party.name))
     parties = [p for d in docs for deal in d.deals for p in deal.parties or []]
     assert any(" 's" in n for p in parties for n in alternatives(p.name))  # tokenised text kept
+    heads = {deal.deal_types()[0] for d in docs for deal in d.deals}
+    assert {DealType.ACQUISITION, DealType.INVESTMENT, DealType.PARTNERSHIP} <= heads
+    kinds = [deal.deal_types() for d in docs for deal in d.deals]
+    deal = next(k for k in kinds if k[0] is DealType.PARTNERSHIP)
+    assert DealType.SOURCING_AGREEMENT in deal  # a supply contract is a SENTiVENT Deal
 
 
 def test_from_fire_maps_buy_sell_and_merge() -> None:

@@ -155,7 +155,7 @@ def test_goldset_models_absent_vs_null() -> None:
     assert s["purchaser"].f1 == 1.0
 
 
-def party(name: str, role: str) -> dict[str, str]:
+def party(name: str, role: str | list[str]) -> dict[str, Any]:
     return {"name": name, "role": role}
 
 
@@ -169,6 +169,23 @@ def test_parties_need_role_match_party_names_do_not() -> None:
     assert s["party_names"].f1 == 1.0
     assert (s["purchaser"].tp, s["purchaser"].hallucinations) == (1, 1)
     assert (s["acquired"].fn, s["acquired"].omissions) == (1, 1)
+
+
+def test_a_gold_role_list_accepts_any_of_its_roles_and_no_other() -> None:
+    """A coarse corpus role (an undirected partner) lists the roles it covers."""
+    sides = [party("Harlow Steel", ["partner", "client", "supplier"])]
+    sides.append(party("Pennick Wire", ["investor", "acquirer"]))
+    gold = [gold_doc(deal_type=["partnership", "sourcing_agreement"], parties=sides)]
+    GoldDoc.model_validate(gold[0] | {"text": "Harlow Steel and Pennick Wire."})
+    right = pred_doc(deal_type="sourcing_agreement", parties=[party("Harlow Steel", "client")])
+    right["deals"][0]["parties"].append(party("Pennick Wire", "acquirer"))
+    s = score_docs(gold, [right]).fields
+    assert (s["parties"].tp, s["deal_type"].tp, s["purchaser"].tp) == (2, 1, 1)
+    wrong = pred_doc(deal_type="licensing", parties=[party("Harlow Steel", "target")])
+    scores = score_docs(gold, [wrong])
+    assert (scores.fields["parties"].tp, scores.fields["deal_type"].mismatches) == (0, 1)
+    shown = {d["gold"] for d in scores.docs["d1"].diffs if d["field"] == "parties"}
+    assert "Harlow Steel (partner|client|supplier)" in shown
 
 
 def two_deals(amount: Any = str) -> list[dict[str, Any]]:
