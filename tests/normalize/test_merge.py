@@ -74,3 +74,42 @@ def test_a_one_sided_record_stays_when_no_other_deal_names_its_party() -> None:
         "partnered",
         "bought",
     ]
+
+
+def test_a_deal_restated_with_short_names_is_one_deal() -> None:
+    """Parties compare as companies: "Harlow" restates "Harlow Motor Co."."""
+    full = _deal(
+        DealType.ACQUISITION,
+        ("Harlow Motor Co.", Role.ACQUIRER),
+        ("Pennick Motors Inc.", Role.TARGET),
+        trigger="takeover",
+        background=False,
+    )
+    short = _deal(
+        DealType.ACQUISITION,
+        ("Harlow", Role.ACQUIRER),
+        ("Pennick", Role.TARGET),
+        trigger="sale",
+        background=False,
+    )
+    (deal,) = merge([ArticleDeals(deals=[full]), ArticleDeals(deals=[short])]).deals
+    assert [p.name for p in deal.parties] == ["Harlow Motor Co.", "Pennick Motors Inc."]
+    assert deal.trigger == "takeover"
+
+
+def test_companies_that_only_share_a_first_word_stay_apart() -> None:
+    one = _deal(
+        DealType.PARTNERSHIP,
+        ("Zentara Electronics", Role.PARTNER),
+        ("Quillon", Role.PARTNER),
+        trigger="partnered",
+        background=False,
+    )
+    other = _deal(
+        DealType.PARTNERSHIP,
+        ("Zentara Group", Role.PARTNER),
+        ("Quillon", Role.PARTNER),
+        trigger="agreement",
+        background=False,
+    )
+    assert len(merge([ArticleDeals(deals=[one, other])]).deals) == 2
