@@ -13,7 +13,11 @@ backend alone (``InstructorBackend.acomplete``: tenacity and one instructor
 call, no prompt building, grounding or normalization): the floor of any
 design that calls instructor once per document. Printed per run: library,
 backend-alone and bare-client CPU ms per document (this process's CPU time
-divided by documents) and their ratios to the bare client.
+divided by documents) and their ratios to the bare client, and the checkout
+the library was imported from. Until 2026-12-07 the worker imported
+``stub_server`` first, which puts this checkout first on ``sys.path``, so
+both sides of every pair ran this checkout: figures from before then are
+not a baseline comparison.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ ROOT = BENCH.parent
 
 async def _measure(docs: int, concurrency: int) -> dict[str, float]:
     import openai
-    from stub_server import article, running
 
     from llm_extract import aextract_deals
     from llm_extract.backends.base import ChatRequest
     from llm_extract.backends.providers import InstructorBackend
+
+    # isort: split
+    from stub_server import article, running  # after: it puts this checkout first on sys.path
 
     with running(0.0) as stub:
         settings = stub.settings()
@@ -94,8 +100,11 @@ def main() -> None:
     if args.worker:
         ms = asyncio.run(_measure(*args.worker))
         lib, alone, raw = ms["lib"], ms["backend"], ms["raw"]
+        import llm_extract
+
+        where = Path(llm_extract.__file__).parent.parent
         print(f"library {lib:.2f} ms/doc ({lib / raw:.2f}x), backend alone {alone:.2f} "
-              f"({alone / raw:.2f}x), bare client {raw:.2f}")  # fmt: skip
+              f"({alone / raw:.2f}x), bare client {raw:.2f} [{where}]")  # fmt: skip
         return
     if args.baseline is None:
         parser.error("--baseline is required")
