@@ -155,7 +155,10 @@ def _optional(module: str, extra: str) -> Any:
 
 def _client(route_: Route, sdk: Any, mode: instructor.Mode, aio: bool) -> Any:
     if route_.provider in ("openai", "ollama"):
-        return instructor.from_openai(sdk, mode=mode)
+        wrap = transport.asent_as_is if aio else transport.sent_as_is
+        create = instructor.patch(create=wrap(sdk.chat.completions.create), mode=mode)
+        kind = instructor.AsyncInstructor if aio else instructor.Instructor
+        return kind(client=sdk, create=create, mode=mode, provider=instructor.Provider.OPENAI)
     if route_.provider == "anthropic":
         return instructor.from_anthropic(sdk, mode=mode)
     # instructor types these by Literal[True]/Literal[False] overloads: one call each
