@@ -74,9 +74,11 @@ def sent_as_is(create: Callable[..., Any]) -> Callable[..., Any]:
     The OpenAI SDK walks every request's ``messages`` against its TypedDict
     unions before sending them, about 1 ms of CPU per request for our six
     messages: as much as the rest of its work, and for JSON that comes out
-    unchanged. Plain messages (:func:`_plain`) go in ``extra_body`` instead,
-    which the SDK sends untouched in their place, so the wire body is the same
-    (a test compares them). Anything else takes the SDK's own path.
+    unchanged. Plain messages (:func:`_plain`), and with them instructor's
+    ``response_format`` or ``tools``, go in ``extra_body`` instead, which the
+    SDK sends untouched: the messages in their own place (the same bytes), the
+    schema parameters after the rest (the same JSON); tests compare both. A
+    caller's own ``extra_body`` still wins. Anything else takes the SDK's path.
     """
 
     def create_as_is(**kwargs: Any) -> Any:
