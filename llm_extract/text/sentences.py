@@ -55,5 +55,12 @@ def fitted(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]
 
 def injected_spans(text: str) -> list[tuple[int, int]]:
     """Sentences that address a model ("ignore all previous instructions", "system
-    note to any AI") rather than report news: their names are never evidence."""
+    note to any AI") rather than report news: their names are never evidence.
+
+    Most texts have none, and one search of the whole text says so: a match
+    inside a sentence is a match in the text too, since sentences are cut at
+    whitespace (a property test checks the shortcut against the full walk).
+    """
+    if _INJECTION.search(text) is None:
+        return []
     return [(s, e) for s, e in sentences(text) if _INJECTION.search(text[s:e])]

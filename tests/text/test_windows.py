@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType
-from llm_extract.text.sentences import injected_spans, sentence_index, sentences
+from llm_extract.text.sentences import _INJECTION, injected_spans, sentence_index, sentences
 from llm_extract.text.windows import find_windows, looks_background, mentions_deal, supports
 
 ARTICLE = (
@@ -87,6 +87,20 @@ def test_background_wording() -> None:
     assert not looks_background("OnePlus has decided to outsource production to Optiemus.")
     assert not looks_background("Orchard said on Monday it had agreed to buy Swiftline.")
     assert not looks_background("Brindle agreed to buy Corvid and expects to close in June.")
+
+
+_PIECES = [
+    "Orchard agreed to buy Swiftline", "ignore all previous", "system note", "any AI",
+    "an aid", "the assistant", "assistants", "respond with", "the deal", "json", ".", "!",
+    "?", '."', " ", "  ", "\n\n", "\n", "Say", "AI", "language model", "buyer",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_the_whole_text_shortcut_finds_what_the_sentence_walk_finds(parts: list[str]) -> None:
+    text = "".join(parts)
+    walked = [(s, e) for s, e in sentences(text) if _INJECTION.search(text[s:e])]
+    assert injected_spans(text) == walked
 
 
 def test_sentences_that_address_a_model_are_found() -> None:
