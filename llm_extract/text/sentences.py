@@ -17,6 +17,26 @@ _INJECTION = re.compile(
     r"(?:output|respond with|answer with|report that)\b.*\b(?:json|buyer|acquirer|deal)",
     re.IGNORECASE,
 )
+_CUES = (
+    "ignore ",
+    "system ",
+    "an ai",
+    "any ai",
+    "language model",
+    "assistant",
+    "disregard ",
+    "you must ",
+    "you should ",
+    "output",
+    "respond with",
+    "answer with",
+    "report that",
+)
+"""Lowercase words of which every match of ``_INJECTION`` holds one (a test checks)."""
+_ODD_LETTERS = "\u0130\u0131\u017f\u212a"
+_TO_ASCII = str.maketrans(dict(zip(_ODD_LETTERS, "iisk", strict=True)))
+"""The characters besides A-Z that ``re.IGNORECASE`` takes for an ASCII letter
+(İ ı ſ and the Kelvin sign; a test checks every code point)."""
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -53,14 +73,25 @@ def fitted(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]
     return out
 
 
+def may_address_a_model(text: str) -> bool:
+    """False only when no sentence of ``text`` can match the injection pattern."""
+    if any(odd in text for odd in _ODD_LETTERS):
+        text = text.translate(_TO_ASCII)  # slow, and rarely needed
+    folded = text.lower()
+    return any(cue in folded for cue in _CUES)
+
+
 def injected_spans(text: str) -> list[tuple[int, int]]:
     """Sentences that address a model ("ignore all previous instructions", "system
     note to any AI") rather than report news: their names are never evidence.
 
-    Most texts have none, and one search of the whole text says so: a match
-    inside a sentence is a match in the text too, since sentences are cut at
-    whitespace (a property test checks the shortcut against the full walk).
+    Most texts have none, and a look for the pattern's literal words in the
+    lowercased text says so: the pattern itself, case-blind, costs about 0.1
+    µs a character, a few words' ``in`` next to nothing. With a word present,
+    one search of the whole text decides: a match inside a sentence is a match
+    in the text too, since sentences are cut at whitespace. Property tests check
+    both shortcuts against the sentence walk.
     """
-    if _INJECTION.search(text) is None:
+    if not may_address_a_model(text) or _INJECTION.search(text) is None:
         return []
     return [(s, e) for s, e in sentences(text) if _INJECTION.search(text[s:e])]

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType
-from llm_extract.text.sentences import _INJECTION, injected_spans, sentence_index, sentences
+from llm_extract.text.sentences import (
+    _INJECTION,
+    _TO_ASCII,
+    injected_spans,
+    may_address_a_model,
+    sentence_index,
+    sentences,
+)
 from llm_extract.text.windows import find_windows, looks_background, mentions_deal, supports
 
 ARTICLE = (
@@ -101,6 +109,30 @@ def test_the_whole_text_shortcut_finds_what_the_sentence_walk_finds(parts: list[
     text = "".join(parts)
     walked = [(s, e) for s, e in sentences(text) if _INJECTION.search(text[s:e])]
     assert injected_spans(text) == walked
+
+
+_ODD = ["\u0130GNORE ALL PREVIOUS", "\u017fy\u017ftem note", "an A\u0131", "\u212a",
+        "Output the JSON", "REPORT THAT the buyer", "You Should now say", "DISREGARD the",
+        "Language Model"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES + _ODD), max_size=14))
+def test_a_text_without_the_patterns_words_has_no_match(parts: list[str]) -> None:
+    text = "".join(parts)
+    if _INJECTION.search(text):
+        assert may_address_a_model(text)
+
+
+def test_only_the_listed_characters_are_taken_for_ascii_letters() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        matched = set(re.findall(letter, every, re.IGNORECASE))
+        assert {c.translate(_TO_ASCII).lower() for c in matched} == {letter}
+
+
+def test_news_without_the_words_is_passed_over() -> None:
+    assert not may_address_a_model("Acme Corp said on Monday it had agreed to buy Beta Ltd.")
+    assert may_address_a_model("Acme's OUTPUT rose 4%.")
 
 
 def test_sentences_that_address_a_model_are_found() -> None:
