@@ -49,7 +49,7 @@ from pydantic import RootModel
 from ..errors import BackendError, ConfigurationError
 from ..redaction import redact_url, scrub
 from ..settings import PROVIDERS, Settings
-from . import transport
+from . import instructor_shims, transport
 from .base import Backend, ChatRequest, Completion
 from .embedded import RuntimeSpec, model_id, runtime
 
@@ -154,6 +154,7 @@ def _optional(module: str, extra: str) -> Any:
 
 
 def _client(route_: Route, sdk: Any, mode: instructor.Mode, aio: bool) -> Any:
+    instructor_shims.install()
     if route_.provider in ("openai", "ollama"):
         wrap = transport.asent_as_is if aio else transport.sent_as_is
         create = instructor.patch(create=wrap(sdk.chat.completions.create), mode=mode)
