@@ -137,7 +137,7 @@ class DealsJob:
         names still has to pass the relation checks."""
         below = self.settings.second_look
         if below is None:
-            below = TUNED_SECOND_LOOK if self.spec is WINDOWS_TUNED else 0.0
+            below = TUNED_SECOND_LOOK if self.spec == WINDOWS_TUNED else 0.0
         self.looks = {
             i: self._run(self.units[i].text, WindowDealsAtLeastOne)
             for i, value in enumerate(values)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,14 @@ class PromptSpec:
     name: str
     system: str
     examples: str | None = None
+    stamp: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+    """Its files' modification times, read once for one call (:meth:`pinned`);
+    None reads them at each use."""
+
+    def pinned(self) -> PromptSpec:
+        """This spec with its files' times read now: one call's renderings and
+        version read the disk once, and an edit shows from the next call."""
+        return replace(self, stamp=_stamp(self))
 
     def system_template(self) -> jinja2.Template:
         if os.sep in self.system or self.system.startswith("."):
@@ -105,8 +113,8 @@ GENERIC = PromptSpec("extract", "extract.system.j2")
 
 
 def choose_prompt(prompt: str | os.PathLike[str] | None, default: PromptSpec) -> PromptSpec:
-    """The caller's own template when given, else ``default``."""
-    return default if prompt is None else custom_prompt(prompt)
+    """The caller's own template when given, else ``default``, pinned for one call."""
+    return (default if prompt is None else custom_prompt(prompt)).pinned()
 
 
 def custom_prompt(prompt: str | os.PathLike[str]) -> PromptSpec:
@@ -125,6 +133,8 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def _stamp(spec: PromptSpec) -> tuple[int, ...]:
     """Modification times of the spec's files, so cached renderings notice edits."""
+    if spec.stamp is not None:
+        return spec.stamp
     return tuple(_mtime(path) for path in _files(spec))
 
 

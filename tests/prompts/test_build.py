@@ -19,6 +19,7 @@ from llm_extract.prompts.build import (
     GENERIC,
     PromptSpec,
     build_messages,
+    choose_prompt,
     custom_prompt,
     field_guide,
     prompt_dir,
@@ -274,6 +275,24 @@ def test_custom_prompt_version_changes_when_the_template_changes(tmp_path: Path)
     before = prompt_version(custom_prompt(template), Outer)
     template.write_text("Version two, quite different. {{ field_guide }}")
     assert prompt_version(custom_prompt(template), Outer) != before
+
+
+def test_a_pinned_spec_reads_its_files_times_once(tmp_path: Path) -> None:
+    template = tmp_path / "mine.j2"
+    template.write_text("Version one. {{ field_guide }}")
+    pinned = choose_prompt(template, GENERIC)
+    before = prompt_version(pinned, Outer)
+    first = build_messages(pinned, Outer, "Acme bought Beta.", spans=False)
+    template.write_text("Version two, quite different. {{ field_guide }}")
+    assert prompt_version(pinned, Outer) == before  # the same call: no second look at the disk
+    assert build_messages(pinned, Outer, "Acme bought Beta.", spans=False) == first
+    again = choose_prompt(template, GENERIC)  # the next call sees the edit
+    assert prompt_version(again, Outer) != before
+    assert (
+        "Version two"
+        in build_messages(again, Outer, "Acme bought Beta.", spans=False)[0]["content"]
+    )
+    assert again == pinned and hash(again) == hash(pinned)  # the stamp is not the spec's identity
 
 
 # --- worked examples -----------------------------------------------------------------
