@@ -190,6 +190,8 @@ async def _run_all(runs: list[Run[Any]], backend: Backend, *, tolerate: bool) ->
                 raise
             return exc
 
+    if len(runs) == 1:
+        return [await one(runs[0])]  # nothing to cancel: no task group, no task
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(run)) for run in runs]
