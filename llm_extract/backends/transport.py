@@ -21,6 +21,7 @@ their common attributes:
 from __future__ import annotations
 
 import email.utils
+import inspect
 import json
 import logging
 import random
@@ -207,16 +208,28 @@ def aretrying(settings: Settings, skip: Callable[[BaseException], bool]) -> tena
     return tenacity.AsyncRetrying(**_policy(settings, skip))
 
 
+def _takes_anything(*_: Any, **__: Any) -> None:
+    """The signature of a handler that takes any arguments."""
+
+
+_ANYTHING = inspect.signature(_takes_anything)
+
+
 def counting_hooks(tally: Tally) -> Hooks:
     """instructor hooks that add each request and its usage to ``tally``.
 
     The latest raw response is kept too: some of instructor's parse failures
-    (Gemini's "return a function call") carry no completion of their own."""
+    (Gemini's "return a function call") carry no completion of their own.
+    instructor asks ``inspect.signature`` of a handler on every event with
+    keyword arguments; the request handler carries its signature ready-made
+    (``__signature__``), since building it was about 2% of a document's CPU."""
     hooks = Hooks()
 
     def sent(*_: Any, **__: Any) -> None:
         tally.requests += 1
         tally.last = None
+
+    sent.__signature__ = _ANYTHING  # type: ignore[attr-defined]
 
     def answered(response: Any) -> None:
         tally.last = response

@@ -272,3 +272,17 @@ def test_messages_the_sdk_must_rewrite_take_its_own_path() -> None:
         sent_as_is(client.chat.completions.create)(messages=parts, model="m")
         (request,) = srv.take_requests()
     assert request.body["messages"][0]["content"] == [{"type": "text", "text": "Harlow Steel"}]
+
+
+def test_counting_hooks_count_requests_and_usage_through_instructors_emit() -> None:
+    from types import SimpleNamespace
+
+    from llm_extract.backends.transport import Tally, counting_hooks
+
+    tally = Tally()
+    hooks = counting_hooks(tally)
+    for _ in range(2):
+        hooks.emit_completion_arguments(model="m", messages=[], temperature=0.0)
+    usage = SimpleNamespace(prompt_tokens=7, completion_tokens=3)
+    hooks.emit_completion_response(SimpleNamespace(usage=usage))
+    assert (tally.requests, tally.prompt_tokens, tally.completion_tokens) == (2, 7, 3)
