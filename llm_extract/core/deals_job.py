@@ -218,6 +218,10 @@ class DealsJob:
         return final
 
     def _record(self, final: ArticleDeals | None, report: Report | None) -> None:
+        """The article's one call record, added to ``report``; nothing without one
+        (its evidence is a verify of the whole result, a few per cent of a document)."""
+        if report is None:
+            return
         call = CallReport(*self.identity, chunks=len(self.runs))
         for i, run in enumerate(self.runs):
             unit = "window" if self.strategy == "windows" else "chunk"
@@ -231,8 +235,7 @@ class DealsJob:
             whole = (r.index for r in self.runs if r.text == self.text)
             index = next(whole, None) or TextIndex(self.text)
             call.evidence, _ = verify(dump, model_schema(ArticleDeals), self.text, index)
-        if report is not None:
-            report.calls.append(call)
+        report.calls.append(call)
 
     def abandon(self, report: Report | None) -> None:
         self._record(None, report)
