@@ -75,7 +75,7 @@ class PromptSpec:
     def pinned(self) -> PromptSpec:
         """This spec with its files' times read now: one call's renderings and
         version read the disk once, and an edit shows from the next call."""
-        return replace(self, stamp=_stamp(self))
+        return replace(self, stamp=_file_times(self))
 
     def system_template(self) -> jinja2.Template:
         if os.sep in self.system or self.system.startswith("."):
@@ -133,8 +133,10 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def _stamp(spec: PromptSpec) -> tuple[int, ...]:
     """Modification times of the spec's files, so cached renderings notice edits."""
-    if spec.stamp is not None:
-        return spec.stamp
+    return spec.stamp if spec.stamp is not None else _file_times(spec)
+
+
+def _file_times(spec: PromptSpec) -> tuple[int, ...]:
     return tuple(_mtime(path) for path in _files(spec))
 
 

@@ -288,6 +288,7 @@ def test_a_pinned_spec_reads_its_files_times_once(tmp_path: Path) -> None:
     assert build_messages(pinned, Outer, "Acme bought Beta.", spans=False) == first
     again = choose_prompt(template, GENERIC)  # the next call sees the edit
     assert prompt_version(again, Outer) != before
+    assert prompt_version(pinned.pinned(), Outer) == prompt_version(again, Outer)
     assert (
         "Version two"
         in build_messages(again, Outer, "Acme bought Beta.", spans=False)[0]["content"]
