@@ -363,16 +363,14 @@ def normalize_article(result: ArticleDeals, published: dt.date | None = None) ->
     return result.model_copy(update={"deals": deals, "companies": [merged[i][1] for i in keep]})
 
 
-_MONEY = ("amount", "currency")
-
-
 def _normalized(deal: Deal, published: dt.date | None) -> Deal:
     """A copy of ``deal`` with its amount, date and volumes normalized."""
     update: dict[str, Any] = {"date_iso": parse_date(deal.date, published) if deal.date else None}
     if deal.amount is not None:
         money = parse_money(deal.amount.text)
-        values = (money.amount, money.currency) if money else (None, None)
-        update["amount"] = deal.amount.model_copy(update=dict(zip(_MONEY, values, strict=True)))
+        fields = {"amount": money.amount if money else None,
+                  "currency": money.currency if money else None}  # fmt: skip
+        update["amount"] = deal.amount.model_copy(update=fields)
     volumes = []
     for volume in deal.volumes:
         value, unit = parse_count(volume.text) or (None, None)
