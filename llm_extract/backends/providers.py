@@ -32,8 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import hashlib
-import json
 import re
 import weakref
 from collections.abc import Callable
@@ -50,7 +48,7 @@ from ..errors import BackendError, ConfigurationError
 from ..redaction import redact_url, scrub
 from ..settings import PROVIDERS, Settings
 from . import instructor_shims, transport
-from .base import Backend, ChatRequest, Completion
+from .base import Backend, ChatRequest, Completion, schema_digest
 from .embedded import RuntimeSpec, model_id, runtime
 
 _SCHEMA: contextvars.ContextVar[tuple[str, dict[str, Any]]] = contextvars.ContextVar("schema")
@@ -66,8 +64,8 @@ class Answer(RootModel[Any]):
 
 def _answer_model(request: ChatRequest) -> type[Answer]:
     """The response model for ``request``: one class per schema name and content."""
-    content = json.dumps(request.schema, sort_keys=True, separators=(",", ":"))
-    return _named_answer(request.schema_name, hashlib.sha1(content.encode()).hexdigest())
+    digest = request.schema_digest or schema_digest(request.schema)
+    return _named_answer(request.schema_name, digest)
 
 
 @lru_cache(maxsize=256)

@@ -44,6 +44,7 @@ class StaleRecordingError(LLMExtractError):
 def request_hash(identity: str, request: ChatRequest) -> str:
     """The key of ``request`` sent to the model named by ``identity``."""
     body = {"model": identity, **asdict(request)}
+    del body["schema_digest"]
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -39,6 +39,7 @@ from ..prompts.build import (
     prompt_version,
     reask_messages,
     request_schema,
+    request_schema_digest,
 )
 from ..settings import Settings
 from ..text.candidates import candidate_spans
@@ -145,7 +146,9 @@ class Run(Generic[T]):
         self.model = model
         self.settings = settings
         self.spans = settings.use_spans
-        self.schema = request_schema(model, candidate_spans(text) if self.spans else None)
+        candidates = candidate_spans(text) if self.spans else None
+        self.schema = request_schema(model, candidates)
+        self.schema_digest = request_schema_digest(model, candidates)
         self.base = build_messages(spec, model, text, spans=self.spans)
         self.messages = self.base
         self.report = CallReport(backend.model, prompt_version(spec, model))
@@ -165,6 +168,7 @@ class Run(Generic[T]):
             temperature=self.settings.temperature,
             seed=self.settings.seed,
             logprobs=self.logprobs,
+            schema_digest=self.schema_digest,
         )
 
     def take(self, completion: Completion, seconds: float) -> T | None:

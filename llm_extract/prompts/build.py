@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
+from ..backends.base import schema_digest
 from ..errors import ConfigurationError
 from ..text.candidates import Candidates
 
@@ -168,7 +169,30 @@ def _prompt_version(spec: PromptSpec, model: type[BaseModel], stamp: tuple[int, 
 
 
 def request_schema(model: type[BaseModel], candidates: Candidates | None) -> dict[str, Any]:
-    """The JSON schema sent with the request (see the module docstring)."""
+    """The JSON schema sent with the request (see the module docstring), the
+    caller's own to change: without candidates it depends on the model alone,
+    so it is shaped once and each call gets a fresh copy of it (instructor's
+    tool handlers write into the schema they are given)."""
+    if candidates is None:
+        schema: dict[str, Any] = json.loads(_shaped_once(model)[0])
+        return schema
+    return _shaped(model, candidates)
+
+
+def request_schema_digest(model: type[BaseModel], candidates: Candidates | None) -> str | None:
+    """:func:`~llm_extract.backends.base.schema_digest` of ``request_schema(model,
+    candidates)`` when it is known without building it: without candidates."""
+    return _shaped_once(model)[1] if candidates is None else None
+
+
+@lru_cache(maxsize=64)
+def _shaped_once(model: type[BaseModel]) -> tuple[str, str]:
+    """The candidate-free schema as JSON, in its own key order, and its digest."""
+    schema = _shaped(model, None)
+    return json.dumps(schema), schema_digest(schema)
+
+
+def _shaped(model: type[BaseModel], candidates: Candidates | None) -> dict[str, Any]:
     raw = dict(model_schema(model))
     defs = raw.pop("$defs", {})
     used: dict[str, list[str]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract.backends.base import ChatRequest, Completion
+from llm_extract.backends.base import ChatRequest, Completion, schema_digest
 from llm_extract.backends.cache import CachingBackend, ResponseCache, cacheable, default_cache_path
 from llm_extract.backends.store import request_hash
 from llm_extract.errors import ConfigurationError
@@ -117,6 +118,15 @@ def test_a_hit_makes_no_call_and_costs_nothing(tmp_path: Path) -> None:
         assert other.requests == 1 and inner.calls == 2
         key = request_hash("m", request())
         assert cache.get(key) is not None
+
+
+def test_the_schema_digest_a_caller_passes_is_not_part_of_the_key() -> None:
+    plain = request()
+    told = dataclasses.replace(plain, schema_digest=schema_digest(plain.schema))
+    assert request_hash("m", told) == request_hash("m", plain)
+    assert request_hash("m", dataclasses.replace(plain, schema={"type": "array"})) != (
+        request_hash("m", plain)
+    )
 
 
 def test_concurrent_asyncio_and_thread_use(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ refusals.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -117,7 +118,7 @@ def test_one_response_class_per_schema_already_wrapped_for_instructor() -> None:
     from instructor import ResponseSchema
     from instructor.v2.core.response_model import prepare_response_model
 
-    from llm_extract.backends.base import ChatRequest
+    from llm_extract.backends.base import ChatRequest, schema_digest
     from llm_extract.backends.providers import _answer_model
 
     def request(schema: dict[str, Any]) -> ChatRequest:
@@ -129,6 +130,11 @@ def test_one_response_class_per_schema_already_wrapped_for_instructor() -> None:
     assert one is same and one is not other and one.__name__ == "Buyer"
     assert issubclass(one, ResponseSchema)
     assert prepare_response_model(one) is one  # no wrapper class made per call
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    told = dataclasses.replace(request(schema), schema_digest=schema_digest(schema))
+    assert _answer_model(told) is one
+    elsewhere = dataclasses.replace(request(schema), schema_digest=schema_digest({"b": 1}))
+    assert _answer_model(elsewhere) is not one  # a caller's digest is taken as given
 
 
 def test_gemini_gets_a_function_declaration_and_its_own_key_header() -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from llm_extract.backends.base import schema_digest
 from llm_extract.errors import ConfigurationError
 from llm_extract.grounding.align import align
 from llm_extract.prompts.build import (
@@ -26,6 +27,7 @@ from llm_extract.prompts.build import (
     prompt_version,
     reask_messages,
     request_schema,
+    request_schema_digest,
 )
 from llm_extract.records.schemas import ArticleDeals
 from llm_extract.records.slots import DealSlots
@@ -87,6 +89,20 @@ def test_refs_are_inlined_without_candidates(model: type[BaseModel]) -> None:
     assert "$defs" not in schema
     assert '"$ref"' not in json.dumps(schema)
     assert "x-derived" not in json.dumps(schema)
+
+
+@pytest.mark.parametrize("model", [Outer, ArticleDeals, DealSlots])
+def test_a_candidate_free_schema_is_the_callers_own_copy(model: type[BaseModel]) -> None:
+    first = request_schema(model, None)
+    before = json.dumps(first)
+    first["description"] = "written by a tool handler"
+    next(iter(first["properties"].values()))["description"] = "and deeper"
+    second = request_schema(model, None)
+    assert json.dumps(second) == before and second is not first
+    asked = model.model_json_schema()["properties"]
+    assert list(second["properties"]) == [name for name in asked if name in second["properties"]]
+    assert request_schema_digest(model, None) == schema_digest(second)
+    assert request_schema_digest(model, candidate_spans("Acme Corp paid 5 mln dlrs.")) is None
 
 
 def test_span_enums_go_to_defs_once_per_kind() -> None:
