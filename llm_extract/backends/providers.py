@@ -47,7 +47,7 @@ from pydantic import RootModel
 from ..errors import BackendError, ConfigurationError
 from ..redaction import redact_url, scrub
 from ..settings import PROVIDERS, Settings
-from . import instructor_shims, transport
+from . import instructor_shims, openai_wire, transport
 from .base import Backend, ChatRequest, Completion, schema_digest
 from .embedded import RuntimeSpec, model_id, runtime
 
@@ -154,8 +154,8 @@ def _optional(module: str, extra: str) -> Any:
 def _client(route_: Route, sdk: Any, mode: instructor.Mode, aio: bool) -> Any:
     instructor_shims.install()
     if route_.provider in ("openai", "ollama"):
-        wrap = transport.asent_as_is if aio else transport.sent_as_is
-        create = instructor.patch(create=wrap(sdk.chat.completions.create), mode=mode)
+        wrap = openai_wire.asent_as_is if aio else openai_wire.sent_as_is
+        create = instructor.patch(create=wrap(sdk), mode=mode)
         kind = instructor.AsyncInstructor if aio else instructor.Instructor
         return kind(client=sdk, create=create, mode=mode, provider=instructor.Provider.OPENAI)
     if route_.provider == "anthropic":

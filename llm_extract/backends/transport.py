@@ -12,8 +12,6 @@ their common attributes:
   document's ``deadline``, jittered exponential backoff, a notice on long
   waits;
 * :func:`counting_hooks` counts requests and tokens through instructor's hooks;
-* :func:`sent_as_is` and :func:`asent_as_is` hand the OpenAI SDK messages it
-  need not rewrite;
 * :func:`read` takes the answer text, finish reason, refusal and token
   log-probabilities out of a raw response of any of the three families.
 """
@@ -44,57 +42,6 @@ WAIT_NOTICE = 3.0  # seconds: a retry waiting longer than this is announced
 _CONNECTION = ("APIConnectionError", "APITimeoutError", "ConnectError", "ReadTimeout",
                "ConnectTimeout", "RemoteProtocolError", "ReadError", "WriteTimeout",
                "PoolTimeout", "TimeoutException")  # fmt: skip
-
-
-def _plain(messages: Any) -> bool:
-    """Whether ``messages`` is already JSON as sent: dicts of strings (no SDK objects,
-    no content parts, no iterators the SDK would turn into lists)."""
-    return isinstance(messages, list) and all(
-        isinstance(m, dict) and all(isinstance(v, str) or v is None for v in m.values())
-        for m in messages
-    )
-
-
-_SCHEMAS = {"response_format": dict, "tools": list}
-"""Parameters instructor builds from the response model's JSON schema: JSON already."""
-
-
-def _as_is(kwargs: dict[str, Any]) -> dict[str, Any]:
-    messages = kwargs.get("messages")
-    if not _plain(messages):
-        return kwargs
-    rest = {k: v for k, v in kwargs.items() if k != "extra_body"}
-    moved = {n: rest.pop(n) for n, kind in _SCHEMAS.items() if type(rest.get(n)) is kind}
-    extra = {**moved, **(kwargs.get("extra_body") or {}), "messages": messages}
-    return {**rest, "messages": [], "extra_body": extra}  # extra_body still wins, as in the SDK
-
-
-def sent_as_is(create: Callable[..., Any]) -> Callable[..., Any]:
-    """``client.chat.completions.create`` that sends plain messages as they are.
-
-    The OpenAI SDK walks every request's ``messages`` against its TypedDict
-    unions before sending them, about 1 ms of CPU per request for our six
-    messages: as much as the rest of its work, and for JSON that comes out
-    unchanged. Plain messages (:func:`_plain`), and with them instructor's
-    ``response_format`` or ``tools``, go in ``extra_body`` instead, which the
-    SDK sends untouched: the messages in their own place (the same bytes), the
-    schema parameters after the rest (the same JSON); tests compare both. A
-    caller's own ``extra_body`` still wins. Anything else takes the SDK's path.
-    """
-
-    def create_as_is(**kwargs: Any) -> Any:
-        return create(**_as_is(kwargs))
-
-    return create_as_is
-
-
-def asent_as_is(create: Callable[..., Any]) -> Callable[..., Any]:
-    """:func:`sent_as_is` for the async client (instructor tells them apart by this)."""
-
-    async def create_as_is(**kwargs: Any) -> Any:
-        return await create(**_as_is(kwargs))
-
-    return create_as_is
 
 
 @dataclass

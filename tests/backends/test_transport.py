@@ -9,15 +9,11 @@ only tell "capped/short backoff" from "waited as long as the server asked".
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
-import openai
 import pytest
 
 from llm_extract.backends.providers import InstructorBackend
-from llm_extract.backends.transport import asent_as_is, sent_as_is
 from llm_extract.errors import BackendError
 from llm_extract.settings import Settings
 from tests.backends.backend_helpers import ANSWER, KEY, make_request, serving
@@ -27,7 +23,6 @@ from tests.fake_server import (
     completion,
     drop,
     error,
-    fake_server,
     hang,
     rate_limited,
     reset,
@@ -219,59 +214,7 @@ async def test_async_400_is_not_retried() -> None:
     assert len(srv.requests) == 1
 
 
-# --------------------------------------------------------------------------- messages as sent
-
-_MESSAGES = [
-    {"role": "system", "content": "Extract the deal."},
-    {"role": "user", "content": "Harlow Steel agreed to buy Pennick Wire.", "name": None},
-]
-
-
-_SHAPE = {"type": "json_schema", "json_schema": {"name": "Deal", "schema": {"type": "object"}}}
-
-
-def _bodies(srv: FakeServer, **extra: Any) -> tuple[str, str]:
-    """The raw body the SDK sends on its own, then through :func:`sent_as_is`."""
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
-    kwargs = {"model": "m", "max_tokens": 9, "extra_body": {"seed": 7}, **extra}
-    client.chat.completions.create(messages=_MESSAGES, **kwargs)
-    sent_as_is(client.chat.completions.create)(messages=_MESSAGES, **kwargs)
-    own, as_is = srv.take_requests()
-    return own.raw, as_is.raw
-
-
-def test_plain_messages_go_out_byte_for_byte_as_the_sdk_sends_them() -> None:
-    with fake_server([completion(ANSWER)]) as srv:
-        own, as_is = _bodies(srv)
-        assert as_is == own and json.loads(as_is)["messages"] == _MESSAGES
-        own, as_is = _bodies(srv, response_format=_SHAPE)  # moved to the end: same JSON
-    assert json.loads(as_is) == json.loads(own) and json.loads(own)["response_format"] == _SHAPE
-
-
-async def test_the_async_client_sends_plain_messages_as_they_are() -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def create(**kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    await asent_as_is(create)(messages=_MESSAGES, model="m", extra_body={"seed": 7})
-    extra = {"seed": 7, "messages": _MESSAGES}
-    assert seen == [{"messages": [], "model": "m", "extra_body": extra}]
-    ours = {"type": "json_object", "schema": {"type": "object"}}  # llama-cpp-python's dialect
-    await asent_as_is(create)(
-        messages=_MESSAGES, response_format={"type": "json_object"},
-        extra_body={"response_format": ours},
-    )  # fmt: skip
-    assert seen[1]["extra_body"]["response_format"] == ours and "response_format" not in seen[1]
-
-
-def test_messages_the_sdk_must_rewrite_take_its_own_path() -> None:
-    parts = [{"role": "user", "content": iter([{"type": "text", "text": "Harlow Steel"}])}]
-    with fake_server([completion(ANSWER)]) as srv:
-        client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
-        sent_as_is(client.chat.completions.create)(messages=parts, model="m")
-        (request,) = srv.take_requests()
-    assert request.body["messages"][0]["content"] == [{"type": "text", "text": "Harlow Steel"}]
+# --------------------------------------------------------------------------- hooks
 
 
 def test_counting_hooks_count_requests_and_usage_through_instructors_emit() -> None:
