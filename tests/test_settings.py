@@ -208,6 +208,7 @@ def test_with_replaces_and_revalidates() -> None:
     assert s.reasks == 2  # frozen: the original is unchanged
     with pytest.raises(ConfigurationError):
         s.with_(reasks=-1)
+    assert s.with_() is s  # nothing to change, nothing to copy or check again
 
 
 def test_retry_budgets_come_from_the_environment_below_explicit_arguments() -> None:
