@@ -10,18 +10,10 @@ answer: that is the pipeline's job.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 Message = dict[str, str]
-
-
-def schema_digest(schema: dict[str, Any]) -> str:
-    """A digest of ``schema``'s content, whatever its key order."""
-    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha1(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -37,9 +29,10 @@ class ChatRequest:
     seed: int
     logprobs: bool = False
     schema_digest: str | None = None
-    """:func:`schema_digest` of ``schema``, when the caller has it already (a
-    schema built once per model); ``None`` has the backend compute it. It is
-    derived from ``schema``, so it is not part of the request's identity."""
+    """:func:`~llm_extract.prompts.build.schema_digest` of ``schema``, when the
+    caller has it already (a schema built once per model); ``None`` has the
+    backend compute it. It is derived from ``schema``, so it is not part of
+    the request's identity."""
 
 
 @dataclass(frozen=True)

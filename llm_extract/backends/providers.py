@@ -45,10 +45,11 @@ from instructor.processing import handle_response_model
 from pydantic import RootModel
 
 from ..errors import BackendError, ConfigurationError
+from ..prompts.build import schema_digest
 from ..redaction import redact_url, scrub
 from ..settings import PROVIDERS, Settings
 from . import instructor_shims, openai_wire, transport
-from .base import Backend, ChatRequest, Completion, schema_digest
+from .base import Backend, ChatRequest, Completion
 from .embedded import RuntimeSpec, model_id, runtime
 
 _SCHEMA: contextvars.ContextVar[tuple[str, dict[str, Any]]] = contextvars.ContextVar("schema")

@@ -26,7 +26,6 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
-from ..backends.base import schema_digest
 from ..errors import ConfigurationError
 from ..text.candidates import Candidates
 
@@ -179,8 +178,14 @@ def request_schema(model: type[BaseModel], candidates: Candidates | None) -> dic
     return _shaped(model, candidates)
 
 
+def schema_digest(schema: dict[str, Any]) -> str:
+    """A digest of ``schema``'s content, whatever its key order."""
+    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(canonical.encode()).hexdigest()
+
+
 def request_schema_digest(model: type[BaseModel], candidates: Candidates | None) -> str | None:
-    """:func:`~llm_extract.backends.base.schema_digest` of ``request_schema(model,
+    """:func:`schema_digest` of ``request_schema(model,
     candidates)`` when it is known without building it: without candidates."""
     return _shaped_once(model)[1] if candidates is None else None
 

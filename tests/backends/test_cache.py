@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract.backends.base import ChatRequest, Completion, schema_digest
+from llm_extract.backends.base import ChatRequest, Completion
 from llm_extract.backends.cache import CachingBackend, ResponseCache, cacheable, default_cache_path
 from llm_extract.backends.store import request_hash
 from llm_extract.errors import ConfigurationError
 from llm_extract.present.cli import app
+from llm_extract.prompts.build import schema_digest
 from llm_extract.scale.batch import run_batch
 from llm_extract.settings import Settings
 from tests.fake_server import completion, fake_server

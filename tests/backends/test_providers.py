@@ -118,8 +118,9 @@ def test_one_response_class_per_schema_already_wrapped_for_instructor() -> None:
     from instructor import ResponseSchema
     from instructor.v2.core.response_model import prepare_response_model
 
-    from llm_extract.backends.base import ChatRequest, schema_digest
+    from llm_extract.backends.base import ChatRequest
     from llm_extract.backends.providers import _answer_model
+    from llm_extract.prompts.build import schema_digest
 
     def request(schema: dict[str, Any]) -> ChatRequest:
         return ChatRequest([], schema, "Buyer", 64, 0.0, 0, False)

@@ -11,7 +11,6 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from llm_extract.backends.base import schema_digest
 from llm_extract.errors import ConfigurationError
 from llm_extract.grounding.align import align
 from llm_extract.prompts.build import (
@@ -28,6 +27,7 @@ from llm_extract.prompts.build import (
     reask_messages,
     request_schema,
     request_schema_digest,
+    schema_digest,
 )
 from llm_extract.records.schemas import ArticleDeals
 from llm_extract.records.slots import DealSlots
