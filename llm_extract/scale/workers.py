@@ -198,6 +198,8 @@ class Pool:
         self.workers: list[_Worker] = []
         self.count = 0
         self.failed_starts = 0
+        self.any_finished = False
+        """Whether any worker of this run, alive or dead, has finished a document."""
 
     def run(self, todo: deque[Item], fd: int) -> None:
         """Every item of ``todo`` written once to ``fd``, unless a budget, a failed
@@ -274,6 +276,7 @@ class Pool:
                 if not w.finished:
                     self.failed_starts = 0
                 w.finished += 1
+                self.any_finished = True
                 self.summary.ok += status == "ok"
                 self.summary.errors += status != "ok"
                 if usage is not None:
@@ -304,7 +307,7 @@ class Pool:
         self.failed_starts += not w.finished
         if self.summary.stopped:
             return
-        if not (w.finished or any(other.finished for other in self.workers)):
+        if not self.any_finished:
             self.summary.stopped = f"worker process {w.number} exited with code {code}"
         elif self.failed_starts >= FAILED_STARTS:
             self.summary.stopped = (

@@ -283,3 +283,54 @@ def test_cli_runs_two_workers(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "done: 8 ok, 0 errors" in result.stderr
     assert sorted(r["id"] for r in records(out)) == [a["id"] for a in articles(8)]
+
+
+class _Exited:
+    """A worker process that has already exited with ``exitcode``."""
+
+    def __init__(self, exitcode: int) -> None:
+        self.exitcode = exitcode
+
+    def join(self) -> None:
+        return None
+
+    def is_alive(self) -> bool:
+        return False
+
+
+def test_a_finished_document_counts_for_the_run_after_its_worker_died() -> None:
+    """Worker 0 finished documents and was killed; worker 1 is alive with nothing
+    finished yet. A replacement dying at start is then one failed start of three,
+    not the end of the run: the rule that stops at once is for runs where no
+    worker ever finished a document."""
+    from multiprocessing.connection import Pipe
+
+    from llm_extract.scale.workers import FAILED_STARTS, Pool, PoolOptions, WorkerJob, _Worker
+
+    job = WorkerJob("in.jsonl", Settings.resolve(env={}), "id", "text", {}, None)
+    pool = Pool(job, BatchSummary(), PoolOptions(6, 2, None, None, None, time.monotonic()))
+    here, there = Pipe()
+    there.send((0, 0, "ok", None, '{"id": "a"}\n', False, 0))
+    busy = _Worker(process=None, conn=Pipe()[0], slots=3, number=1)
+    first = _Worker(process=_Exited(-9), conn=here, slots=3, number=0)
+    first.held[0] = None  # type: ignore[assignment]  # the document it finished
+    pool.workers = [first, busy]
+    spawned: list[_Worker] = []
+
+    def start(slots: int) -> _Worker:
+        spawned.append(
+            _Worker(process=_Exited(1), conn=Pipe()[0], slots=slots, number=len(spawned) + 2)
+        )
+        return spawned[-1]
+
+    pool._start = start  # type: ignore[method-assign]
+    lines: list[str] = []
+    pool._drain(first, lines)
+    for _ in range(FAILED_STARTS):
+        assert pool.summary.stopped is None
+        pool._lost(pool.workers[-1], lines)
+    assert (
+        pool.summary.stopped is not None
+        and "3 new worker processes in a row" in pool.summary.stopped
+    )
+    assert len(spawned) == FAILED_STARTS and busy in pool.workers
