@@ -185,8 +185,8 @@ def schema_digest(schema: dict[str, Any]) -> str:
 
 
 def request_schema_digest(model: type[BaseModel], candidates: Candidates | None) -> str | None:
-    """:func:`schema_digest` of ``request_schema(model,
-    candidates)`` when it is known without building it: without candidates."""
+    """:func:`schema_digest` of ``request_schema(model, candidates)`` when it is
+    known without building the schema: when there are no candidates."""
     return _shaped_once(model)[1] if candidates is None else None
 
 
