@@ -65,6 +65,10 @@ class Settings:
     ``rest_look`` asks again about the deal-word sentences of a window that
     its answer's deals leave uncovered: a small model names one deal per
     passage, and a window can state two.
+    ``phrases`` adds the deals a window states in a fixed phrasing ("Corvid
+    agreed to buy Brindle") that the model's answer leaves out, and takes
+    their direction where the model gave the same pair the other way round
+    (:mod:`llm_extract.text.phrases`).
     ``slots`` is how many requests the embedded model decodes together
     (llama.cpp's parallel slots); ``n_threads`` its CPU threads, None for all
     cores.
@@ -92,6 +96,7 @@ class Settings:
     min_confidence: float = 0.0
     second_look: float | None = None
     rest_look: bool = True
+    phrases: bool = True
     ungrounded: Literal["drop", "flag"] = "drop"
     model_path: str | None = None
     n_ctx: int = 8192
@@ -239,6 +244,7 @@ class _Variables(BaseSettings):
     slots: int | None = None
     second_look: float | None = None
     rest_look: bool | None = None
+    phrases: bool | None = None
 
 
 class _OpenAI(BaseSettings):

@@ -19,6 +19,7 @@ from ..backends.base import Backend
 from ..backends.embedded import adapter_path, is_tuned_name
 from ..errors import ExtractionError
 from ..grounding.align import TextIndex, align
+from ..grounding.phrasing import with_phrases
 from ..grounding.relations import check_window, orient_record
 from ..grounding.verify import Dropped, verify
 from ..normalize.merge import main_first, merge
@@ -34,9 +35,10 @@ from ..prompts.build import (
     prompt_version,
 )
 from ..records.schemas import ArticleDeals, Company
-from ..records.slots import DealSlots, WindowDeals, WindowDealsAtLeastOne
+from ..records.slots import DealSlots, WindowDeal, WindowDeals, WindowDealsAtLeastOne
 from ..settings import Settings
 from ..text.chunks import split
+from ..text.phrases import phrase_deals
 from ..text.sentences import sentence_index, sentences
 from ..text.windows import DEAL_CUES, Window, find_windows, mentions_deal
 from .pipeline import CallReport, Report, Run, check_text
@@ -89,6 +91,7 @@ class DealsJob:
         self.spec = choose_prompt(prompt, default)
         self.deadline_at = time.monotonic() + settings.deadline  # one for the whole article
         self.runs: list[Run[Any]] = [self._run(u.text, model) for u in self.units]
+        self.windows = len(self.units) if self.strategy == "windows" else 0
         self.looks: dict[int, Run[Any]] = {}
         self.identity = (backend.model, prompt_version(self.spec, model))
 
@@ -193,12 +196,7 @@ class DealsJob:
 
     def _article(self, value: BaseModel, unit: Window, index: int) -> ArticleDeals:
         if isinstance(value, WindowDeals):
-            sure = _sure(self.looks.get(index, self.runs[index]))
-            kept, dropped = check_window(
-                value.deals, unit, f"window[{index}]", sure, self.settings.min_confidence
-            )
-            self.dropped.extend(dropped)
-            deals = [d for d in (w.to_deal() for w in kept) if d is not None]
+            deals = [d for d in (w.to_deal() for w in self._checked(value, unit, index)) if d]
             names = dict.fromkeys(p.name for d in deals for p in d.parties)
             return ArticleDeals(deals=deals, companies=[Company(name=n) for n in names])
         if isinstance(value, DealSlots):
@@ -206,6 +204,21 @@ class DealsJob:
             self.dropped.extend(swapped)
             return value.to_article()
         return ArticleDeals.model_validate(value)
+
+    def _checked(self, value: WindowDeals, unit: Window, index: int) -> list[WindowDeal]:
+        """A window's deals that pass the relation checks: the answer's, with the
+        window's fixed phrasings applied, then the phrasings' own (the article's
+        first windows only: a rest look's passage lies inside one of them)."""
+        sure = _sure(self.looks.get(index, self.runs[index]))
+        where = f"window[{index}]"
+        answer, extra = value.deals, list[WindowDeal]()
+        if index < self.windows and self.settings.phrases:
+            answer, extra, turned = with_phrases(answer, phrase_deals(unit.text), where)
+            self.dropped.extend(turned)
+        kept, dropped = check_window(answer, unit, where, sure, self.settings.min_confidence)
+        more, dropped_more = check_window(extra, unit, f"{where} phrase")
+        self.dropped.extend(dropped + dropped_more)
+        return kept + more
 
     def finish(self, values: list[BaseModel], report: Report | None) -> ArticleDeals:
         pairs = zip(values, self.units, strict=True)

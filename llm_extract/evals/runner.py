@@ -153,6 +153,7 @@ class EvalArgs:
     min_confidence: float | None = None
     second_look: float | None = None
     rest_look: bool | None = None
+    phrases: bool | None = None
 
 
 def documents(args: EvalArgs) -> tuple[list[Any], list[tuple[str, str, str | None]]]:
@@ -216,7 +217,7 @@ def _settings(args: EvalArgs) -> Settings:
     return Settings.resolve(
         model=args.model, base_url=args.base_url, strategy=args.strategy, adapter=args.adapter,
         spans=args.spans, min_confidence=args.min_confidence, second_look=args.second_look,
-        rest_look=args.rest_look,
+        rest_look=args.rest_look, phrases=args.phrases,
     )  # fmt: skip
 
 

@@ -278,7 +278,7 @@ def _maker_for_subject(deal: WindowDeal, text: str, subject: str | None) -> Wind
     sides = [n for n in (deal.buyer, deal.target) if n]
     if deal.type not in _TARGET_AGENT or subject is None or len(sides) < 2:
         return None
-    if any(_is_subject(subject, n) for n in sides):
+    if any(is_subject(subject, n) for n in sides):
         return None
     makers = [n for n in sides if re.search(rf"\b{re.escape(n)}\s+{_MAKES}\b", text)]
     if len(makers) != 1:
@@ -300,14 +300,14 @@ def made_by_partner(deal: WindowDeal, rest: str, subject: str | None) -> WindowD
     if len(sides) < 2:
         return None
     makers = [n for n in sides if same_company(found.group(1), n)]
-    clients = [n for n in sides if n not in makers and _is_subject(subject, n)]
+    clients = [n for n in sides if n not in makers and is_subject(subject, n)]
     if len(makers) != 1 or len(clients) != 1:
         return None
     update = {"type": DealType.CONTRACT_MANUFACTURING, "buyer": clients[0], "target": makers[0]}
     return deal.model_copy(update=update)
 
 
-def _is_subject(subject: str, name: str) -> bool:
+def is_subject(subject: str, name: str) -> bool:
     """Whether the clause's subject names this party: the same company, or the
     party's name closing a subject with words before it ("Chinese RealMe")."""
     words, tail = name_words(subject), name_words(name)
@@ -326,7 +326,7 @@ def _no_relation(deal: WindowDeal, people: list[str], subject: str | None) -> st
     named = [n for n in sides.values() if n]
     if len(named) < 2:
         return None  # a lone side the checks left: nothing to judge the relation by
-    if subject and not any(_is_subject(subject, n) for n in (*named, deal.seller) if n):
+    if subject and not any(is_subject(subject, n) for n in (*named, deal.seller) if n):
         return f"the trigger's subject {subject!r} is not one of its parties; deal removed"
     return None
 

@@ -27,6 +27,7 @@ from .common import (
     EXIT_FAILED,
     BaseUrlOpt,
     ModelOpt,
+    PhrasesOpt,
     ReasksOpt,
     RestLookOpt,
     SecondLookOpt,
@@ -101,13 +102,14 @@ def deal(
     timeout: TimeoutOpt = None,
     second_look: SecondLookOpt = None,
     rest_look: RestLookOpt = None,
+    phrases: PhrasesOpt = None,
 ) -> None:
     """Extract the main deal (or --all deals) from an article and print JSON."""
     try:
         settings = Settings.resolve(
             model=model, base_url=base_url, spans=spans, strategy=strategy, reasks=reasks,
             timeout=timeout, ungrounded=ungrounded, second_look=second_look,
-            rest_look=rest_look,
+            rest_look=rest_look, phrases=phrases,
         )  # fmt: skip
         text = read_text(source, settings.max_chars)
         day = published_date(published)
@@ -235,6 +237,7 @@ def eval_(
     ] = None,
     second_look: SecondLookOpt = None,
     rest_look: RestLookOpt = None,
+    phrases: PhrasesOpt = None,
 ) -> None:
     """Score extraction against a gold set; the last line is micro_f1=<value>."""
     from ..evals.runner import EvalArgs
@@ -247,7 +250,7 @@ def eval_(
         corpus_root=corpus_root, limit=limit, fuzzy=fuzzy, threshold=threshold,
         as_json=as_json, html=html, concurrency=concurrency, split=split,
         strategy=strategy, adapter=adapter, spans=spans, min_confidence=min_confidence,
-        second_look=second_look, rest_look=rest_look,
+        second_look=second_look, rest_look=rest_look, phrases=phrases,
     ), err)  # fmt: skip
 
 

@@ -39,6 +39,13 @@ RestLookOpt = Annotated[
         help="Ask again about a deal window's deal-word sentences its deals left uncovered.",
     ),
 ]
+PhrasesOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--phrases/--no-phrases",
+        help="Add the deals a window states in a fixed phrasing that the answer left out.",
+    ),
+]
 SpansOpt = Annotated[
     bool | None,
     typer.Option("--spans/--no-spans", help="Constrain text fields to article spans."),

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from llm_extract import Report, aextract_deals, extract_deals
+from llm_extract import Report, Settings, aextract_deals, extract_deals
 from llm_extract.core.deals_job import uncovered
 from llm_extract.text.windows import Window
 from tests.core.pipeline_helpers import CORVID, ScriptedBackend
@@ -73,3 +73,19 @@ def test_the_environment_turns_the_rest_look_off_and_an_argument_wins() -> None:
     assert Settings.resolve(rest_look=True, env=off).rest_look is True
     with pytest.raises(ConfigurationError, match="LLM_EXTRACT_REST_LOOK"):
         Settings.resolve(env={"LLM_EXTRACT_REST_LOOK": "sometimes"})
+
+
+NO_DEALS: dict[str, list[object]] = {"deals": []}
+
+
+def test_a_fixed_phrasing_the_answer_left_out_is_added_after_the_relation_checks() -> None:
+    text = "Brindle Foods agreed to buy Corvid Mills. Analyst Ann Lee said Ann Lee bought Tull."
+    result = extract_deals(text, backend=ScriptedBackend(NO_DEALS), strategy="windows",
+                           window_chars=1200, reasks=0, second_look=0)  # fmt: skip
+    assert [(d.deal_type.value, d.purchaser, d.acquired) for d in result.deals] == [
+        ("acquisition", ["Brindle Foods"], ["Corvid Mills"])
+    ]
+    off = extract_deals(text, backend=ScriptedBackend(NO_DEALS), strategy="windows",
+                        window_chars=1200, reasks=0, second_look=0, phrases=False)  # fmt: skip
+    assert off.deals == []
+    assert Settings.resolve(env={"LLM_EXTRACT_PHRASES": "0"}).phrases is False

@@ -14,6 +14,8 @@ from llm_extract.backends.base import Completion
 from tests.core.pipeline_helpers import CORVID, TWO_WINDOWS, ScriptedBackend, reply
 
 CORVID_TEXT = TWO_WINDOWS.split("\n\n")[1]
+"""States "Brindle Foods agreed to buy Corvid Mills": tests of what the model's
+answer alone gives turn the fixed phrasings off (``phrases=False``)."""
 
 
 def empty(p: float) -> Completion:
@@ -46,7 +48,7 @@ def test_a_sure_no_deals_or_a_zero_threshold_asks_once() -> None:
     for answer, threshold in ((empty(0.9), 0.5), (empty(0.1), 0.0)):
         backend = ScriptedBackend(answer)
         result = extract_deals(CORVID_TEXT, backend=backend, strategy="windows",
-                               second_look=threshold)  # fmt: skip
+                               second_look=threshold, phrases=False)  # fmt: skip
         assert result.deals == [] and len(backend.requests) == 1
 
 
@@ -66,7 +68,7 @@ def test_a_failed_second_look_keeps_no_deals_and_says_so() -> None:
     backend = ScriptedBackend(empty(0.2), cut)
     report = Report()
     result = extract_deals(CORVID_TEXT, backend=backend, report=report, strategy="windows",
-                           second_look=0.5, reasks=0)  # fmt: skip
+                           second_look=0.5, reasks=0, phrases=False)  # fmt: skip
     assert result.deals == []
     assert any("second look failed" in p for p in report.calls[0].problems)
 

@@ -1,0 +1,153 @@
+"""Deals stated in a fixed phrasing, read with no model: "Corvid agreed to buy Brindle".
+
+The embedded model answers "no deals" for many passages that state one, and
+now and then gives a plain sentence's sides the wrong way round ("Millarworld"
+as the acquirer in "Netflix's acquisition of Millarworld"). Some phrasings
+leave no doubt about the type or the direction: a named buyer, a verb of
+buying, a named target. :func:`phrase_deals` finds those, one record per
+match, as :class:`~llm_extract.records.slots.WindowDeal` objects with the
+phrase's verb as trigger, so the pipeline's relation checks judge them like
+any answer of the model (:mod:`llm_extract.grounding.relations`).
+
+Each pattern needs two capitalised names around its verb, so a sentence about
+"the company" or "new technology" yields nothing: what the patterns cannot
+name, the model has to. Names keep their own words; words that open a
+sentence without naming anyone ("In 2014 Facebook") are cut off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..records.schemas import DealType
+from ..records.slots import WindowDeal
+from .sentences import sentences
+
+_WORD = r"(?:[A-Z0-9][\w&.'’-]*|&)"
+_GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
+_NAME = rf"(?<![\w&.'’-]){_WORD}(?:{_GAP}(?:of{_GAP}|de{_GAP})?{_WORD}){{0,7}}"
+"""At most eight words, each starting a word: the search stays linear in the sentence."""
+_A = rf"(?P<a>{_NAME})"
+_B = rf"(?P<b>{_NAME})"
+_AUX = r"(?:(?:has|have|had|will|would|is|are|was|were|also|now|recently|finally|formally)\s+)*"
+_TO = (
+    r"(?:(?:agreed|agrees|plans|planned|offered|offers|wants|intends|moved|moves|"
+    r"is set|was set|is going|is poised|is expected)\s+)?to\s+"
+)
+_ITS = r"(?:its|the|a|an)\s+(?:[\w-]+\s+){0,2}?"
+_POSS = r"\s*['’]\s*s\s+"
+_SAID_IT = r"\s+said\s+(?:\w+\s+){0,3}?(?:that\s+)?it\s+" + _AUX
+
+_BUY = r"acquire|buy|purchase|take\s+over|snap\s+up"
+_BOUGHT = r"acquired|bought|purchased|took\s+over|snapped\s+up"
+_ACQUISITION = r"acquisition|purchase|takeover|buyout"
+_PARTNER = (
+    r"partner(?:ed|s|ing)?|team(?:ed|s|ing)?\s+up|join(?:ed|s|ing)?\s+forces|"
+    r"collaborat(?:ed|es|ing|e)|"
+    r"(?:signed|signs|inked|struck|reached|formed|entered\s+into|announced)\s+"
+    r"(?:a|an)\s+(?:[\w-]+\s+){0,3}?(?:deal|agreement|contract|pact|partnership|alliance)"
+)
+_INVEST = r"invest(?:ed|s|ing)?|poured|pumped"
+
+# (type, pattern, symmetric): "a" is the buyer side, "b" the target side, "t" the trigger.
+# fmt: off
+_PATTERNS: list[tuple[DealType, str, bool]] = [
+    (DealType.ACQUISITION, rf"{_A}\s+{_AUX}{_TO}(?P<t>{_BUY})\s+{_B}", False),
+    (DealType.ACQUISITION, rf"{_A}{_SAID_IT}(?:{_TO})?(?P<t>{_BUY}|{_BOUGHT})\s+{_B}", False),
+    (DealType.ACQUISITION, rf"{_A}\s+{_AUX}(?P<t>{_BOUGHT})\s+{_B}", False),
+    (DealType.ACQUISITION,
+     rf"{_A}{_POSS}(?:[\w-]+\s+){{0,2}}?(?P<t>{_ACQUISITION})\s+of\s+{_B}", False),
+    (DealType.ACQUISITION,
+     rf"{_A}\s+{_AUX}(?:completed|announced|closed|finalized)\s+{_ITS}(?P<t>{_ACQUISITION})"
+     rf"\s+of\s+{_B}", False),
+    (DealType.ACQUISITION, rf"(?P<t>{_ACQUISITION})\s+of\s+{_B}\s+by\s+{_A}", False),
+    (DealType.ACQUISITION,
+     rf"{_B}\s+{_AUX}(?:been\s+|be\s+|agreed\s+to\s+be\s+)?(?P<t>{_BOUGHT})\s+by\s+{_A}",
+     False),
+    (DealType.STAKE_PURCHASE,
+     rf"{_A}\s+{_AUX}(?:{_TO})?(?:bought|acquired|took|buy|acquire|take)\s+(?:a|an)\s+"
+     rf"(?:[\w.%-]+\s+){{0,3}}?(?P<t>stake)\s+in\s+{_B}", False),
+    (DealType.MERGER, rf"{_A}\s+{_AUX}(?:{_TO})?(?P<t>merged?|merges)\s+with\s+{_B}", True),
+    (DealType.MERGER, rf"(?P<t>merger)\s+(?:of|between)\s+{_A}\s+and\s+{_B}", True),
+    (DealType.JOINT_VENTURE,
+     rf"{_A}\s+{_AUX}(?:formed|form|set\s+up|created|established|launched|signed)\s+"
+     rf"{_ITS}(?P<t>joint\s+venture)\s+with\s+{_B}", True),
+    (DealType.JOINT_VENTURE,
+     rf"(?P<t>joint\s+venture)\s+(?:between|of)\s+{_A}\s+and\s+{_B}", True),
+    (DealType.PARTNERSHIP, rf"{_A}\s+{_AUX}(?:{_TO})?(?P<t>{_PARTNER})\s+with\s+{_B}", True),
+    (DealType.INVESTMENT,
+     rf"{_A}\s+{_AUX}(?:{_TO})?(?P<t>{_INVEST})\s+(?:[^.;:]{{0,40}}?\s)?in(?:to)?\s+{_B}",
+     False),
+    (DealType.CONTRACT_MANUFACTURING,
+     rf"{_A}\s+{_AUX}(?:hired|picked|chose|selected|contracted|tapped)\s+{_B}\s+to\s+"
+     r"(?P<t>make|build|manufacture|assemble|produce)", False),
+]
+# fmt: on
+_OWNER = re.compile(r"['’]s$")
+_OWNED = re.compile(r"\s*['’]\s*s\b")
+"""A possessive closing the target side ("Corvid's", "Corvid 's"): what is bought is
+the side's unit, not the side."""
+_COMPILED = [(t, re.compile(p), sym) for t, p, sym in _PATTERNS]
+
+_OPENERS = {
+    "in", "on", "at", "after", "before", "since", "by", "for", "with", "as", "when", "while",
+    "the", "a", "an", "and", "but", "or", "so", "then", "also", "meanwhile", "last", "this",
+    "that", "earlier", "later", "now", "yesterday", "today", "shares", "analysts", "under",
+    "if", "once", "though", "although", "because", "during", "between", "of", "to", "from",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "it", "he", "she", "they", "we", "its", "their", "his",
+}  # fmt: skip
+"""Capitalised words that open a sentence or clause without being part of a name."""
+
+
+@dataclass(frozen=True)
+class PhraseDeal:
+    """One fixed-phrase match: the record, where its trigger stands in the text, and
+    whether its type has no direction (a merger, a partnership: either side first)."""
+
+    deal: WindowDeal
+    start: int
+    end: int
+    symmetric: bool
+
+
+def _clean(name: str) -> str | None:
+    """The name without sentence-opening words, figures alone or a closing full stop."""
+    words = name.split()  # also joins a name broken across lines
+    while words and (words[0].casefold() in _OPENERS or words[0].strip(".,").isdigit()):
+        words = words[1:]
+    while words and (words[-1] == "&" or words[-1].casefold() in _OPENERS):
+        words = words[:-1]
+    if not words:
+        return None
+    out = " ".join(words)
+    out = out[:-1] if out.endswith(".") and not re.search(r"\b(?:Inc|Co|Corp|Ltd)\.$", out) else out
+    return out if any(c.isalpha() for c in out) else None
+
+
+def phrase_deals(text: str) -> list[PhraseDeal]:
+    """Every deal ``text`` states in one of the fixed phrasings, in text order.
+
+    One match per sentence and pattern; a sentence that two patterns read
+    differently gives both, and the relation checks and the merge decide."""
+    found: list[PhraseDeal] = []
+    for lo, hi in sentences(text) or [(0, len(text))]:
+        sentence = text[lo:hi]
+        for deal_type, pattern, symmetric in _COMPILED:
+            m = pattern.search(sentence)
+            if m is None:
+                continue
+            if _OWNER.search(m.group("b")) or _OWNED.match(sentence, m.end("b")):
+                continue  # "bought Corvid's flour unit": Corvid sells, the unit is bought
+            buyer, target = _clean(m.group("a")), _clean(m.group("b"))
+            if buyer is None or target is None or buyer.casefold() == target.casefold():
+                continue
+            trigger = m.group("t")
+            deal = WindowDeal(trigger=trigger, type=deal_type, buyer=buyer, target=target,
+                              seller=None, amount=None, status=None, business=None,
+                              location=None, date=None, background=False)  # fmt: skip
+            found.append(PhraseDeal(deal, lo + m.start("t"), lo + m.end("t"), symmetric))
+    found.sort(key=lambda p: p.start)
+    return found

@@ -1,0 +1,152 @@
+"""Fixed phrasings that state a deal's type and direction (llm_extract.text.phrases)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llm_extract.records.schemas import DealType
+from llm_extract.text.phrases import phrase_deals
+
+A, ST, MG, JV, PT, IV, CM = (
+    DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.MERGER, DealType.JOINT_VENTURE,
+    DealType.PARTNERSHIP, DealType.INVESTMENT, DealType.CONTRACT_MANUFACTURING,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "buyer", "target", "trigger"),
+    [
+        (
+            "Brindle Foods agreed to buy Corvid Mills for 9 mln dlrs.",
+            A,
+            "Brindle Foods",
+            "Corvid Mills",
+            "buy",
+        ),
+        (
+            "Brindle Foods Inc said on Monday it had agreed to acquire Corvid Mills.",
+            A,
+            "Brindle Foods Inc",
+            "Corvid Mills",
+            "acquire",
+        ),
+        ("In 2019 Brindle bought Corvid from its founders.", A, "Brindle", "Corvid", "bought"),
+        (
+            "Corvid Mills was acquired by Brindle Foods last year.",
+            A,
+            "Brindle Foods",
+            "Corvid Mills",
+            "acquired",
+        ),
+        ("Corvid has agreed to be bought by Brindle.", A, "Brindle", "Corvid", "bought"),
+        (
+            "Brindle's planned acquisition of Corvid needs approval.",
+            A,
+            "Brindle",
+            "Corvid",
+            "acquisition",
+        ),
+        (
+            "The purchase of Corvid Mills by Brindle Foods closed.",
+            A,
+            "Brindle Foods",
+            "Corvid Mills",
+            "purchase",
+        ),
+        ("Brindle completed its takeover of Corvid.", A, "Brindle", "Corvid", "takeover"),
+        ("Halvard took a 20 pct stake in Corvid Mills.", ST, "Halvard", "Corvid Mills", "stake"),
+        ("Orrin Bank will merge with Pell Savings.", MG, "Orrin Bank", "Pell Savings", "merge"),
+        (
+            "The merger of Orrin Bank and Pell Savings was approved.",
+            MG,
+            "Orrin Bank",
+            "Pell Savings",
+            "merger",
+        ),
+        (
+            "Tessaly formed a joint venture with Marrow Steel in Chile.",
+            JV,
+            "Tessaly",
+            "Marrow Steel",
+            "joint venture",
+        ),
+        (
+            "Lumora has partnered with Kavya Electronics on speakers.",
+            PT,
+            "Lumora",
+            "Kavya Electronics",
+            "partnered",
+        ),
+        (
+            "Lumora signed a three-year supply agreement with Kavya.",
+            PT,
+            "Lumora",
+            "Kavya",
+            "signed a three-year supply agreement",
+        ),
+        (
+            "Halvard Capital invested 40 mln dlrs in Corvid Mills.",
+            IV,
+            "Halvard Capital",
+            "Corvid Mills",
+            "invested",
+        ),
+        (
+            "Lumora hired Kavya Electronics to build its cameras.",
+            CM,
+            "Lumora",
+            "Kavya Electronics",
+            "build",
+        ),
+    ],
+)
+def test_each_phrasing_gives_its_type_direction_and_trigger(
+    text: str, kind: DealType, buyer: str, target: str, trigger: str
+) -> None:
+    [found] = phrase_deals(text)
+    assert (found.deal.type, found.deal.buyer, found.deal.target) == (kind, buyer, target)
+    assert found.deal.trigger == trigger == text[found.start : found.end]
+
+
+def test_a_name_broken_across_lines_is_one_name() -> None:
+    [found] = phrase_deals("Continental Health\nAffiliates Inc said it acquired Marketech Inc.")
+    assert found.deal.buyer == "Continental Health Affiliates Inc"
+    assert found.deal.target == "Marketech Inc."  # an abbreviation keeps its full stop
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The company agreed to buy new machines for its plants.",
+        "It has invested heavily in technology and research.",
+        "Analysts said the deal could close in June.",
+        "Brindle bought back 2 mln of its shares.",
+        "Shares of Brindle rose after it bought Brindle.",
+        "Brindle bought Corvid's flour unit for 9 mln dlrs.",
+        "Brindle bought Corvid 's flour unit.",
+    ],
+)
+def test_no_deal_without_two_different_names(text: str) -> None:
+    assert [(p.deal.buyer, p.deal.target) for p in phrase_deals(text)] == []
+
+
+def test_symmetric_types_are_marked_so_their_sides_are_never_turned() -> None:
+    merger, bought = phrase_deals("Orrin merged with Pell. Then Orrin bought Tull.")
+    assert merger.symmetric and not bought.symmetric
+
+
+_WORDS = st.sampled_from(
+    ["Brindle", "Corvid Mills", "bought", "agreed to buy", "was acquired by", "the", "In",
+     "2019", "'s acquisition of", "stake in", "partnered with", ".", "\n", " ", "Inc.", "&"]
+)  # fmt: skip
+
+
+@given(st.lists(_WORDS, max_size=14).map(" ".join))
+def test_every_match_stands_in_the_text(text: str) -> None:
+    squashed = " ".join(text.split())
+    for found in phrase_deals(text):
+        assert text[found.start : found.end] == found.deal.trigger
+        for name in (found.deal.buyer, found.deal.target):
+            assert name and name in squashed and name.strip() == name
