@@ -45,6 +45,12 @@ _DOER_VERBS = r"acquired|bought|purchased|taken over|snapped up"
 _MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|packaged"
 _TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
 _SWAPPED = "the passage names it as the passive agent: sides swapped"
+_BOUGHT_ALONE = "the passage names it as what is bought: the target, not the buyer"
+_SALE_NOUNS = r"acquisition|purchase|takeover|buyout"
+_DEAL_NOUNS = {"deal", "deals", "agreement", "agreements", "acquisition", "acquisitions",
+               "merger", "mergers", "partnership", "partnerships", "investment",
+               "investments", "stake", "stakes", "transaction", "transactions"}  # fmt: skip
+"""A side ending in one of these ("TV deals") names a deal, not a company."""
 _TITLES = (
     r"chairman|chairwoman|chief executive(?: officer)?|ceo|president|vice president|"
     r"founder|co-founder|managing director|chief \w+ officer|cfo|coo|cto|spokesman|"
@@ -139,12 +145,17 @@ _FIGURE = re.compile(
 
 def looks_name(value: str) -> bool:
     """Whether a side reads as a proper name: some capital letter or digit,
-    not a pronoun, and no figure in it. "the automaker", "research and
-    development", "He" and a results line ("Shr 73 cts vs 58 cts", "Net
-    1,101,000") are not parties anyone can look up; "eBay" and "3M" are."""
+    not a pronoun, no figure, no question or exclamation mark, and no deal
+    noun closing it. "the automaker", "research and development", "He", a
+    results line ("Shr 73 cts vs 58 cts", "Net 1,101,000"), a headline's
+    "Ulterior motives ?" and "TV deals" are not parties anyone can look up;
+    "eBay" and "3M" are."""
     has_mark = any(c.isupper() or c.isdigit() for c in value)
     plain = value.strip().casefold() not in _PRONOUNS
-    return has_mark and plain and _FIGURE.search(value) is None
+    words = value.split()
+    no_deal = not words or words[-1] not in _DEAL_NOUNS
+    clean = not any(c in value for c in "?!")
+    return has_mark and plain and no_deal and clean and _FIGURE.search(value) is None
 
 
 def trigger_subject(sentence: str, trigger_start: int) -> str | None:
@@ -174,6 +185,35 @@ def passive_sides(
     else:
         return False
     return _agent(verbs, other, sentence) and not _agent(verbs, doer, sentence)
+
+
+def bought_alone(deal_type: DealType, buyer: str | None, target: str | None, sentence: str) -> bool:
+    """Whether a sale's lone side, given as the buyer, is what the sentence says is
+    bought: "Netflix's acquisition of comic book company Millarworld", "Corvid
+    was acquired". Only lowercase words may stand between ("of Corvid by
+    Brindle" names the buyer after "by")."""
+    if deal_type not in SALE_TYPES or not buyer or target:
+        return False
+    name = re.escape(buyer)
+    gap = r"(?:(?!by\b)[a-z][\w-]*\s+){0,3}?"
+    noun = rf"\b(?:{_SALE_NOUNS})s?\s+of\s+{gap}{name}(?!\w)"
+    passive = (
+        rf"(?<!\w){name}\s+(?:was|were|has been|had been|is being|will be)\s+(?:{_DOER_VERBS})\b"
+    )
+    return re.search(noun, sentence) is not None or re.search(passive, sentence) is not None
+
+
+def _oriented(deal: WindowDeal, sentence: str, out: tuple[str, list[Dropped]]) -> WindowDeal:
+    """The deal with its sides turned where :func:`passive_sides` or
+    :func:`bought_alone` says so; each turn is appended to the dropped list of ``out``."""
+    path, dropped = out
+    if passive_sides(deal.type, deal.buyer, deal.target, sentence):
+        dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _SWAPPED))
+    elif bought_alone(deal.type, deal.buyer, deal.target, sentence):
+        dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _BOUGHT_ALONE))
+    else:
+        return deal
+    return deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
 
 
 def check_window(
@@ -226,9 +266,7 @@ def check_window(
         if not deal.background and looks_background(text[s_lo:s_hi]):
             changes["background"] = True
         deal = deal.model_copy(update=changes)
-        if passive_sides(deal.type, deal.buyer, deal.target, text[s_lo:s_hi]):
-            dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _SWAPPED))
-            deal = deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
+        deal = _oriented(deal, text[s_lo:s_hi], (path, dropped))
         if made := made_by_partner(deal, text[anchor.start : s_hi], subject):
             dropped.append(Dropped(f"{path}.type", deal.type.value, _MADE_BY_PARTNER))
             deal = made

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.grounding.relations import (
+    _DEAL_NOUNS,
+    bought_alone,
     check_window,
     looks_name,
     looks_person,
@@ -215,13 +217,18 @@ def test_a_clause_opened_by_a_preposition_keeps_its_deal() -> None:
         ("the automaker", False), ("research and development", False), ("He", False),
         ("its", False), ("Shr 73 cts vs 58 cts", False), ("Net 1,101,000", False),
         ("7-3/4 pct convertible debentures", False), ("a 20% stake", False),
+        ("Ulterior motives ?", False), ("TV deals", False), ("Great Deal Ltd", True),
     ],
 )  # fmt: skip
 def test_a_side_must_read_as_a_name(value: str, name: bool) -> None:
     assert looks_name(value) is name
 
 
-@given(st.from_regex(r"[A-Z][a-z]{5,8}( [A-Za-z][a-z]{1,8}){0,3}", fullmatch=True))
+@given(
+    st.from_regex(r"[A-Z][a-z]{5,8}( [A-Za-z][a-z]{1,8}){0,3}", fullmatch=True).filter(
+        lambda v: v.split()[-1] not in _DEAL_NOUNS
+    )
+)
 def test_a_capitalised_word_without_figures_makes_a_name(value: str) -> None:
     assert looks_name(value)
 
@@ -278,3 +285,32 @@ def test_products_far_from_a_supply_deal_are_removed_but_not_a_sale_business() -
                  business="tablets and earbuds")  # fmt: skip
     kept, dropped = check_window([sale], _window(sale_text), "window[0]")
     assert kept[0].business == "tablets and earbuds" and dropped == []
+
+
+@pytest.mark.parametrize(
+    ("buyer", "sentence", "bought"),
+    [
+        ("Millarworld", "Netflix's acquisition of comic book company Millarworld closed.", True),
+        ("Pixar , Marvel", "Its acquisitions of Pixar , Marvel and Lucas paid off.", True),
+        ("Corvid", "Corvid was acquired by a rival last year.", True),
+        ("Brindle", "The acquisition of Corvid by Brindle closed.", False),
+        ("Brindle", "Brindle agreed to buy Corvid.", False),
+        ("Corvid", "The acquisition of Corvid Mills closed.", True),
+        ("Tull", "Tull said the acquisition of Corvid closed.", False),
+    ],
+)
+def test_a_lone_buyer_that_the_sentence_says_is_bought_is_the_target(
+    buyer: str, sentence: str, bought: bool
+) -> None:
+    assert bought_alone(DealType.ACQUISITION, buyer, None, sentence) is bought
+    assert not bought_alone(DealType.PARTNERSHIP, buyer, None, sentence)
+    assert not bought_alone(DealType.ACQUISITION, buyer, "Tull", sentence)
+
+
+def test_check_window_moves_a_bought_lone_buyer_to_the_target_and_says_so() -> None:
+    text = "Netflix's acquisition of comic book company Millarworld closed."
+    deal = _deal(trigger="acquisition", buyer="Millarworld")
+    kept, dropped = check_window([deal], _window(text), "window[0]")
+    assert [(d.buyer, d.target) for d in kept] == [(None, "Millarworld")]
+    assert [d.path for d in dropped] == ["window[0].deals[0].buyer"]
+    assert "what is bought" in dropped[0].reason
