@@ -88,7 +88,22 @@ _OWNER = re.compile(r"['’]s$")
 _OWNED = re.compile(r"\s*['’]\s*s\b")
 """A possessive closing the target side ("Corvid's", "Corvid 's"): what is bought is
 the side's unit, not the side."""
-_COMPILED = [(t, re.compile(p), sym) for t, p, sym in _PATTERNS]
+
+
+def _trigger_of(pattern: str) -> str:
+    """The pattern's trigger group ``(?P<t>...)``, the words every match must use."""
+    start = pattern.index("(?P<t>")
+    depth = 0
+    for i in range(start, len(pattern)):
+        depth += {"(": 1, ")": -1}.get(pattern[i], 0) if pattern[i - 1] != "\\" else 0
+        if depth == 0:
+            return pattern[start + len("(?P<t>") : i]
+    raise ValueError(f"unbalanced trigger group in {pattern!r}")
+
+
+_COMPILED = [(t, re.compile(p), re.compile(_trigger_of(p)), sym) for t, p, sym in _PATTERNS]
+_ANY_TRIGGER = re.compile("|".join(f"(?:{_trigger_of(p)})" for _, p, _ in _PATTERNS))
+"""Most sentences use no trigger word: they are passed over with one search."""
 
 _OPENERS = {
     "in", "on", "at", "after", "before", "since", "by", "for", "with", "as", "when", "while",
@@ -135,7 +150,11 @@ def phrase_deals(text: str) -> list[PhraseDeal]:
     found: list[PhraseDeal] = []
     for lo, hi in sentences(text) or [(0, len(text))]:
         sentence = text[lo:hi]
-        for deal_type, pattern, symmetric in _COMPILED:
+        if _ANY_TRIGGER.search(sentence) is None:
+            continue
+        for deal_type, pattern, trigger_words, symmetric in _COMPILED:
+            if trigger_words.search(sentence) is None:
+                continue
             m = pattern.search(sentence)
             if m is None:
                 continue
