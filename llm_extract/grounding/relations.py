@@ -58,7 +58,7 @@ _TITLES = (
 )
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
-_SUBJECT = re.compile(rf"({_NAME})\s+(?:(?:{_AUX})\s+)*$")
+_SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
 _CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
 _MAKES = r"(?:will|would|is to|to)?\s*(?:make|manufacture|assemble|produce|build|supply)"
 _WITH_MAKER = re.compile(
@@ -69,8 +69,14 @@ _MADE_BY_PARTNER = "the partner is to make the products: contract_manufacturing"
 _NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who",
               "by", "after", "before", "since", "in", "on", "upon", "with", "without", "for",
               "from", "through", "under", "as", "while", "when", "once", "if", "and", "but",
-              "also", "then", "instead", "besides", "despite", "following", "to", "of"}  # fmt: skip
-"""Capitalised words that open a clause without naming its subject ("By purchasing ...")."""
+              "also", "then", "instead", "besides", "despite", "following", "to", "of",
+              "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+              "january", "february", "march", "april", "may", "june", "july", "august",
+              "september", "october", "november", "december"}  # fmt: skip
+"""Capitalised words that open a clause without naming its subject ("By purchasing ...",
+"said on Monday it will")."""
+_NOT_SUBJECT = re.compile(r"(?i:series)\s+[A-Z]\d?")
+"""A funding series ("led the Series B round") names the round, not who invests."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,8 @@ def trigger_subject(sentence: str, trigger_start: int) -> str | None:
     Only a capitalised name followed by nothing but auxiliaries counts."""
     found = _SUBJECT.search(sentence[:trigger_start])
     if found is None or found.group(1).casefold() in _NOT_NAMES:
+        return None
+    if _NOT_SUBJECT.fullmatch(found.group(1)):
         return None
     return found.group(1)
 
@@ -345,6 +353,14 @@ def made_by_partner(deal: WindowDeal, rest: str, subject: str | None) -> WindowD
     return deal.model_copy(update=update)
 
 
+def _inside(subject: str, name: str) -> bool:
+    """Whether the subject's words stand together inside the party's name: "Canada"
+    of "Kinder Morgan Canada Limited" is that company's name cut short, not another."""
+    words, inner = name_words(name), name_words(subject)
+    n = len(inner)
+    return n > 0 and any(words[i : i + n] == inner for i in range(len(words) - n + 1))
+
+
 def is_subject(subject: str, name: str) -> bool:
     """Whether the clause's subject names this party: the same company, or the
     party's name closing a subject with words before it ("Chinese RealMe")."""
@@ -364,7 +380,8 @@ def _no_relation(deal: WindowDeal, people: list[str], subject: str | None) -> st
     named = [n for n in sides.values() if n]
     if len(named) < 2:
         return None  # a lone side the checks left: nothing to judge the relation by
-    if subject and not any(is_subject(subject, n) for n in (*named, deal.seller) if n):
+    parties = [n for n in (*named, deal.seller) if n]
+    if subject and not any(is_subject(subject, n) or _inside(subject, n) for n in parties):
         return f"the trigger's subject {subject!r} is not one of its parties; deal removed"
     return None
 

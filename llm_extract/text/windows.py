@@ -42,9 +42,9 @@ _TYPE_WORDS: dict[DealType, str] = {
     r"debt|bond|spend|equity|commit",
     DealType.JOINT_VENTURE: r"joint venture|\bjv\b|venture",
     DealType.PARTNERSHIP: r"partner|collaborat|alliance|tie-up|tied up|team|agree|deal|"
-    r"accord|pact|work with|working with|cooperat|memorandum|contract|order|lease",
+    r"accord|pact|work with|working with|cooperat|memorandum|contract|order|lease|hire|award",
     DealType.CONTRACT_MANUFACTURING: r"manufactur|make|made|mak|produc|assembl|build|built|"
-    r"outsourc|contract|fabricat|partner",
+    r"outsourc|contract|fabricat|partner|hire|award",
     DealType.SOURCING_AGREEMENT: r"sourc|suppl|procur|purchas|order|buy|contract|agreement",
     DealType.LICENSING: r"licen",
     DealType.DISTRIBUTION: r"distribut|resell|dealer|retail|sell|market|sales",

@@ -165,6 +165,9 @@ def test_a_title_beside_a_name_marks_a_person(name: str, text: str, person: bool
         ("By purchasing Bluewater, Granite Peak gains a grocery brand.", "purchasing", None),
         ("After buying Bluewater, Granite Peak grew.", "buying", None),
         ("Since acquiring Bluewater, Granite Peak grew.", "acquiring", None),
+        ("Corvid said on Monday it will receive funds.", "it will receive", None),
+        ("Google Ventures led the Series B round.", "round", None),
+        ("A $ 900M investment was made.", "investment", None),
     ],
 )  # fmt: skip
 def test_the_subject_of_a_trigger(sentence: str, trigger: str, subject: str | None) -> None:
@@ -314,3 +317,20 @@ def test_check_window_moves_a_bought_lone_buyer_to_the_target_and_says_so() -> N
     assert [(d.buyer, d.target) for d in kept] == [(None, "Millarworld")]
     assert [d.path for d in dropped] == ["window[0].deals[0].buyer"]
     assert "what is bought" in dropped[0].reason
+
+
+def test_a_subject_inside_a_partys_name_is_that_party() -> None:
+    text = "Parent Kinder Morgan Canada Limited said Canada IPO proceeds go to Trans Mountain."
+    deal = _deal(type="investment", trigger="IPO", buyer="Kinder Morgan Canada Limited",
+                 target="Trans Mountain")  # fmt: skip
+    assert trigger_subject(text, text.index("IPO")) == "Canada"
+    assert check_window([deal], _window(text), "w")[0] == [deal]
+    other = deal.model_copy(update={"buyer": "Ontario Teachers"})
+    elsewhere = text.replace("Kinder Morgan Canada Limited", "Ontario Teachers")
+    assert check_window([other], _window(elsewhere), "w")[0] == []
+
+
+def test_hiring_a_maker_states_a_contract() -> None:
+    text = "NASA has hired privately held Vector to build the second-stage rocket."
+    deal = _deal(type="contract_manufacturing", trigger="hired", buyer="NASA", target="Vector")
+    assert check_window([deal], _window(text), "w")[0] == [deal]
