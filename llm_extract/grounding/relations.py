@@ -18,7 +18,9 @@ and false as a relation. These checks run after the model, on each
   ``background`` even if the model did not say so;
 * the **sides** follow a passive agent: in "Lumora will have its cameras
   built by Kavya", Kavya makes them whatever slot the model put it in
-  (:func:`passive_sides`), and the swap is reported;
+  (:func:`passive_sides`), and the swap is reported; a sale's lone side given
+  as the buyer is the target where the sentence says it is bought
+  (:func:`bought_alone`);
 * a **partnership** whose trigger goes on "with Kavya to manufacture" is a
   contract-manufacturing deal, the trigger's subject the client and Kavya the
   supplier (:func:`made_by_partner`); the new type is reported.
@@ -37,6 +39,7 @@ from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words, same_
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
+from .names import looks_name, looks_person
 from .verify import Dropped
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
@@ -47,15 +50,6 @@ _TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
 _SWAPPED = "the passage names it as the passive agent: sides swapped"
 _BOUGHT_ALONE = "the passage names it as what is bought: the target, not the buyer"
 _SALE_NOUNS = r"acquisition|purchase|takeover|buyout"
-_DEAL_NOUNS = {"deal", "deals", "agreement", "agreements", "acquisition", "acquisitions",
-               "merger", "mergers", "partnership", "partnerships", "investment",
-               "investments", "stake", "stakes", "transaction", "transactions"}  # fmt: skip
-"""A side ending in one of these ("TV deals") names a deal, not a company."""
-_TITLES = (
-    r"chairman|chairwoman|chief executive(?: officer)?|ceo|president|vice president|"
-    r"founder|co-founder|managing director|chief \w+ officer|cfo|coo|cto|spokesman|"
-    r"spokeswoman|spokesperson|analyst|minister"
-)
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
 _SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
@@ -131,37 +125,6 @@ def _agent(verbs: str, name: str, sentence: str) -> bool:
     """Whether ``name`` is the agent of a passive ``verbs`` in ``sentence``."""
     pattern = rf"\b(?:{verbs})\b[^.;:]{{0,60}}?\bby\s+(?:the\s+)?{re.escape(name)}\b"
     return re.search(pattern, sentence, re.IGNORECASE) is not None
-
-
-def looks_person(name: str, text: str) -> bool:
-    """Whether ``text`` names ``name`` as a person, by a title beside it:
-    "Ashok Gupta, chairman of Optiemus Group" or "CEO of Lumora, Mei-Ling Chou"."""
-    esc = re.escape(name)
-    after = rf"\b{esc}\s*,\s*(?:the\s+|its\s+)?(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
-    org = r"[A-Z][\w&'’-]*(?:[ \t]+[A-Z][\w&'’-]*)*"  # within the sentence: no full stop
-    before = rf"\b(?i:{_TITLES})(?:[ \t]+(?:of|at)[ \t]+{org})?[ \t]*,?[ \t]+{esc}\b"
-    return re.search(after, text) is not None or re.search(before, text) is not None
-
-
-_PRONOUNS = {"he", "she", "it", "they", "we", "i", "you", "his", "her", "its", "their", "our"}
-_FIGURE = re.compile(
-    r"\d[\d,.]*\s*(?:%|pct\b|percent\b|cts\b|dlrs?\b|mln\b|billion\b)|\d{1,3}(?:,\d{3})+", re.I
-)
-
-
-def looks_name(value: str) -> bool:
-    """Whether a side reads as a proper name: some capital letter or digit,
-    not a pronoun, no figure, no question or exclamation mark, and no deal
-    noun closing it. "the automaker", "research and development", "He", a
-    results line ("Shr 73 cts vs 58 cts", "Net 1,101,000"), a headline's
-    "Ulterior motives ?" and "TV deals" are not parties anyone can look up;
-    "eBay" and "3M" are."""
-    has_mark = any(c.isupper() or c.isdigit() for c in value)
-    plain = value.strip().casefold() not in _PRONOUNS
-    words = value.split()
-    no_deal = not words or words[-1] not in _DEAL_NOUNS
-    clean = not any(c in value for c in "?!")
-    return has_mark and plain and no_deal and clean and _FIGURE.search(value) is None
 
 
 def trigger_subject(sentence: str, trigger_start: int) -> str | None:

@@ -1,0 +1,52 @@
+"""Whether a deal's side reads as a company: not a person, not a phrase, not a figure.
+
+The relation checks (:mod:`.relations`) remove a side the model filled with a
+person named by a title ("Ashok Gupta, chairman of ..."), with words no one
+can look up as a company ("the automaker", "TV deals", a headline's
+"Ulterior motives ?"), or with a figure ("Shr 73 cts vs 58 cts").
+"""
+
+from __future__ import annotations
+
+import re
+
+_TITLES = (
+    r"chairman|chairwoman|chief executive(?: officer)?|ceo|president|vice president|"
+    r"founder|co-founder|managing director|chief \w+ officer|cfo|coo|cto|spokesman|"
+    r"spokeswoman|spokesperson|analyst|minister"
+)
+_DEAL_NOUNS = {"deal", "deals", "agreement", "agreements", "acquisition", "acquisitions",
+               "merger", "mergers", "partnership", "partnerships", "investment",
+               "investments", "stake", "stakes", "transaction", "transactions"}  # fmt: skip
+"""A side ending in one of these ("TV deals") names a deal, not a company."""
+
+
+def looks_person(name: str, text: str) -> bool:
+    """Whether ``text`` names ``name`` as a person, by a title beside it:
+    "Ashok Gupta, chairman of Optiemus Group" or "CEO of Lumora, Mei-Ling Chou"."""
+    esc = re.escape(name)
+    after = rf"\b{esc}\s*,\s*(?:the\s+|its\s+)?(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
+    org = r"[A-Z][\w&'’-]*(?:[ \t]+[A-Z][\w&'’-]*)*"  # within the sentence: no full stop
+    before = rf"\b(?i:{_TITLES})(?:[ \t]+(?:of|at)[ \t]+{org})?[ \t]*,?[ \t]+{esc}\b"
+    return re.search(after, text) is not None or re.search(before, text) is not None
+
+
+_PRONOUNS = {"he", "she", "it", "they", "we", "i", "you", "his", "her", "its", "their", "our"}
+_FIGURE = re.compile(
+    r"\d[\d,.]*\s*(?:%|pct\b|percent\b|cts\b|dlrs?\b|mln\b|billion\b)|\d{1,3}(?:,\d{3})+", re.I
+)
+
+
+def looks_name(value: str) -> bool:
+    """Whether a side reads as a proper name: some capital letter or digit,
+    not a pronoun, no figure, no question or exclamation mark, and no deal
+    noun closing it. "the automaker", "research and development", "He", a
+    results line ("Shr 73 cts vs 58 cts", "Net 1,101,000"), a headline's
+    "Ulterior motives ?" and "TV deals" are not parties anyone can look up;
+    "eBay" and "3M" are."""
+    has_mark = any(c.isupper() or c.isdigit() for c in value)
+    plain = value.strip().casefold() not in _PRONOUNS
+    words = value.split()
+    no_deal = not words or words[-1] not in _DEAL_NOUNS
+    clean = not any(c in value for c in "?!")
+    return has_mark and plain and no_deal and clean and _FIGURE.search(value) is None

@@ -1,0 +1,53 @@
+"""Whether a side reads as a company (llm_extract.grounding.names)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llm_extract.grounding.names import _DEAL_NOUNS, looks_name, looks_person
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "person"),
+    [
+        ("Priya Natarajan", "Priya Natarajan, chairman of Corvid Labs, said", True),
+        ("Tomas Reyes", "said the chief executive of Brindle, Tomas Reyes.", True),
+        ("Tomas Reyes", "said CEO Tomas Reyes", True),
+        ("Corvid Labs", "At Corvid Labs, CEO Tomas Reyes said", False),
+        ("Corvid Labs", "Corvid Labs, the maker of sensors, said", False),
+    ],
+)
+def test_a_title_beside_a_name_marks_a_person(name: str, text: str, person: bool) -> None:
+    assert looks_person(name, text) is person
+
+
+def test_a_title_closing_the_sentence_before_marks_no_one() -> None:
+    text = "said Mei-Ling Chou, chief operating officer of Lumora.\n\nKavya Electronics makes it."
+    assert not looks_person("Kavya Electronics", text)
+    assert looks_person("Mei-Ling Chou", text)
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("Brindle Foods", True), ("eBay", True), ("3M", True), ("7-Eleven", True),
+        ("20th Century Fox", True), ("Hongkong Electric Holdings Ltd <HKEH.HK>", True),
+        ("the automaker", False), ("research and development", False), ("He", False),
+        ("its", False), ("Shr 73 cts vs 58 cts", False), ("Net 1,101,000", False),
+        ("7-3/4 pct convertible debentures", False), ("a 20% stake", False),
+        ("Ulterior motives ?", False), ("TV deals", False), ("Great Deal Ltd", True),
+    ],
+)  # fmt: skip
+def test_a_side_must_read_as_a_name(value: str, name: bool) -> None:
+    assert looks_name(value) is name
+
+
+@given(
+    st.from_regex(r"[A-Z][a-z]{5,8}( [A-Za-z][a-z]{1,8}){0,3}", fullmatch=True).filter(
+        lambda v: v.split()[-1] not in _DEAL_NOUNS
+    )
+)
+def test_a_capitalised_word_without_figures_makes_a_name(value: str) -> None:
+    assert looks_name(value)
