@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from ..records.schemas import DealType
 from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words, same_company
+from ..text.phrases import SALE_NOUNS
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
@@ -49,7 +50,6 @@ _MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|pac
 _TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
 _SWAPPED = "the passage names it as the passive agent: sides swapped"
 _BOUGHT_ALONE = "the passage names it as what is bought: the target, not the buyer"
-_SALE_NOUNS = r"acquisition|purchase|takeover|buyout"
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
 _SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
@@ -167,7 +167,7 @@ def bought_alone(deal_type: DealType, buyer: str | None, target: str | None, sen
         return False
     name = re.escape(buyer)
     gap = r"(?:(?!by\b)[a-z][\w-]*\s+){0,3}?"
-    noun = rf"\b(?:{_SALE_NOUNS})s?\s+of\s+{gap}{name}(?!\w)"
+    noun = rf"\b(?:{SALE_NOUNS})s?\s+of\s+{gap}{name}(?!\w)"
     passive = (
         rf"(?<!\w){name}\s+(?:was|were|has been|had been|is being|will be)\s+(?:{_DOER_VERBS})\b"
     )
