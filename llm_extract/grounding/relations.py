@@ -121,6 +121,15 @@ def _stand_in(deal: WindowDeal, text: str, scope: _Scope) -> tuple[WindowDeal, M
     return deal, None
 
 
+def _unnamed(evidence: str, deal: WindowDeal) -> str:
+    """``evidence`` with the deal's party names blanked: "Partners" in "Energy
+    Transfer Partners" names the company, it states no partnership."""
+    for name in (deal.buyer, deal.target, deal.seller):
+        if name:
+            evidence = evidence.replace(name, " ")
+    return evidence
+
+
 def _agent(verbs: str, name: str, sentence: str) -> bool:
     """Whether ``name`` is the agent of a passive ``verbs`` in ``sentence``."""
     pattern = rf"\b(?:{verbs})\b[^.;:]{{0,60}}?\bby\s+(?:the\s+)?{re.escape(name)}\b"
@@ -220,7 +229,7 @@ def check_window(
             )
             continue
         s_lo, s_hi = scope.sentence(anchor.start)
-        if not supports(deal.type, f"{deal.trigger} {text[s_lo:s_hi]}"):
+        if not supports(deal.type, _unnamed(f"{deal.trigger} {text[s_lo:s_hi]}", deal)):
             reason = f"the trigger's sentence does not state a {deal.type.value}; deal removed"
             dropped.append(Dropped(f"{path}.type", deal.type.value, reason))
             continue

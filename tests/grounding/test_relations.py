@@ -49,6 +49,17 @@ def test_a_type_the_trigger_sentence_cannot_state_is_dropped_not_kept() -> None:
     assert kept[0].type is DealType.SOURCING_AGREEMENT and kept[0].background is True
 
 
+def test_a_type_word_inside_a_partys_name_states_no_deal_of_that_type() -> None:
+    w = _window("Halvard Energy Partners has a clear lead over Brindle Oil.")
+    named = _deal(trigger="has a clear lead", type="partnership", buyer="Brindle Oil",
+                  target="Halvard Energy Partners")  # fmt: skip
+    kept, dropped = check_window([named], w, "window[0]")
+    assert kept == [] and dropped[0].path == "window[0].deals[0].type"
+    w = _window("Halvard Energy Partners partnered with Brindle Oil on drilling.")
+    stated = named.model_copy(update={"trigger": "partnered with"})
+    assert check_window([stated], w, "window[0]")[0] == [stated]
+
+
 def test_parties_far_from_the_trigger_are_removed() -> None:
     text = (
         "Zenith Dynamics makes valves. Its shares rose. Output grew. "
