@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 _NAMES = {
@@ -53,14 +54,20 @@ def export(source: Path, out: Path) -> int:
     return len(weights)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def convert_cli(doc: str, convert: Callable[[Path, Path], int]) -> None:
+    """``SOURCE OUT`` from the command line, described by ``doc``'s first line,
+    converted; prints the tensor count. The export's and the import's command."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("source", type=Path)
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    n = export(args.source, args.out)
-    print(f"{n} tensors -> {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    n = convert(args.source, args.out)
+    print(f"{n} tensors -> {args.out}")
+
+
+def main() -> None:
+    convert_cli(__doc__ or "", export)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ kept as float32; the rank comes from the tensors and ``lora_alpha`` from
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-from .export_gguf import _NAMES
+from .export_gguf import _NAMES, convert_cli
 from .train_lora import TARGETS
 
 _MODULES = {short: long for long, short in _NAMES.items()}
@@ -77,12 +76,7 @@ def import_adapter(source: Path, out: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path)
-    parser.add_argument("out", type=Path)
-    args = parser.parse_args()
-    n = import_adapter(args.source, args.out)
-    print(f"{n} tensors -> {args.out}")
+    convert_cli(__doc__ or "", import_adapter)
 
 
 if __name__ == "__main__":
