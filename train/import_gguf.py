@@ -6,7 +6,7 @@ the GGUF llama.cpp loads; this writes the ``adapter_config.json`` and
 a further epoch starts from the shipped weights instead of from scratch
 (an epoch is about an hour on 2 cores). The float16 values of the GGUF are
 kept as float32; the rank comes from the tensors and ``lora_alpha`` from
-``adapter.lora.alpha``. Dropout (0.05) and the target modules are
+``adapter.lora.alpha``. Dropout and the target modules are
 :mod:`train.train_lora`'s.
 
     python -m train.import_gguf llm_extract/backends/adapters/deal-windows.gguf /tmp/shipped
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .export_gguf import _NAMES, convert_cli
-from .train_lora import TARGETS
+from .train_lora import DROPOUT, TARGETS
 
 _MODULES = {short: long for long, short in _NAMES.items()}
 _GGUF_KEY = re.compile(r"^blk\.(\d+)\.(\w+)\.weight\.lora_([ab])$")
@@ -66,7 +66,7 @@ def import_adapter(source: Path, out: Path) -> int:
         "peft_type": "LORA",
         "r": ranks.pop(),
         "lora_alpha": float(_field(reader, "adapter.lora.alpha")),
-        "lora_dropout": 0.05,
+        "lora_dropout": DROPOUT,
         "target_modules": TARGETS,
         "bias": "none",
         "inference_mode": False,

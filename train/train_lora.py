@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+DROPOUT = 0.05
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ def _load_model(args: argparse.Namespace) -> tuple[Any, Any]:
         model = PeftModel.from_pretrained(model, args.resume, is_trainable=True)
     else:
         config = LoraConfig(
-            r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=0.05
+            r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=DROPOUT
         )
         model = get_peft_model(model, config)
     return tok, model
