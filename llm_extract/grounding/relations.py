@@ -122,11 +122,12 @@ def _stand_in(deal: WindowDeal, text: str, scope: _Scope) -> tuple[WindowDeal, M
 
 
 def _unnamed(evidence: str, deal: WindowDeal) -> str:
-    """``evidence`` with the deal's party names blanked: "Partners" in "Energy
-    Transfer Partners" names the company, it states no partnership."""
+    """``evidence`` with the deal's party names blanked as whole words: "Partners"
+    in "Energy Transfer Partners" names the company, it states no partnership;
+    a party called "Ac" leaves "Acquisition" whole."""
     for name in (deal.buyer, deal.target, deal.seller):
         if name:
-            evidence = evidence.replace(name, " ")
+            evidence = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", evidence)
     return evidence
 
 

@@ -60,6 +60,13 @@ def test_a_type_word_inside_a_partys_name_states_no_deal_of_that_type() -> None:
     assert check_window([stated], w, "window[0]")[0] == [stated]
 
 
+def test_a_short_name_blanks_only_whole_words_of_the_evidence() -> None:
+    w = _window("Orchard Logistics completed its Acquisition of Ac in May.")
+    deal = _deal(trigger="Acquisition", buyer="Orchard Logistics", target="Ac")
+    kept, dropped = check_window([deal], w, "window[0]")
+    assert [d.target for d in kept] == ["Ac"] and dropped == []
+
+
 def test_parties_far_from_the_trigger_are_removed() -> None:
     text = (
         "Zenith Dynamics makes valves. Its shares rose. Output grew. "
