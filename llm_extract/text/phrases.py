@@ -26,10 +26,20 @@ from .sentences import sentences
 
 _WORD = r"(?:[A-Z0-9][\w&.'’-]*|&)"
 _GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
-_NAME = rf"(?<![\w&.'’-]){_WORD}(?:{_GAP}(?:of{_GAP}|de{_GAP})?{_WORD}){{0,7}}"
-"""At most eight words, each starting a word: the search stays linear in the sentence."""
+_SUFFIX = r"(?:Inc|Corp|Corporation|Co|Cos|Company|Ltd|PLC|Plc|LLC|Group|Associates|Sons)\b\.?"
+_AND_NAME = rf"{_WORD}(?:{_GAP}{_WORD}){{0,3}}{_GAP}and{_GAP}(?:{_WORD}{_GAP}){{0,3}}{_SUFFIX}"
+_NAME = rf"(?<![\w&.'’-])(?:{_AND_NAME}|{_WORD}(?:{_GAP}(?:of{_GAP}|de{_GAP})?{_WORD}){{0,7}})"
+"""At most eight words, each starting a word: the search stays linear in the sentence.
+An "and" stays inside a name that a company suffix closes ("Sahlen and Associates Inc",
+"Minnesota Mining and Mfg Co"); elsewhere it joins two names ("Orrin and Pell")."""
 _A = rf"(?P<a>{_NAME})"
 _B = rf"(?P<b>{_NAME})"
+_KIND = (
+    r"(?:[\w-]+\s+){0,3}?(?:company|firm|maker|carmaker|automaker|startup|start-up|group|"
+    r"giant|carrier|airline|bank|rival|unit|subsidiary|developer|provider|operator|supplier)\s+"
+)
+_WITH_B = rf"with\s+(?:the\s+)?(?:{_KIND})?{_B}"
+"""A partner, maybe after what kind of company it is: "with internet company Baidu"."""
 _AUX = r"(?:(?:has|have|had|will|would|is|are|was|were|also|now|recently|finally|formally)\s+)*"
 _TO = (
     r"(?:(?:agreed|agrees|plans|planned|offered|offers|wants|intends|moved|moves|"
@@ -37,7 +47,14 @@ _TO = (
 )
 _ITS = r"(?:its|the|a|an)\s+(?:[\w-]+\s+){0,2}?"
 _POSS = r"\s*['’]\s*s\s+"
+_WHICH = (
+    r"(?:which|who)\s+(?:(?:this|last|next)\s+(?:week|month|year)\s+|(?:on\s+)?[A-Z][a-z]+day\s+)?"
+)
+"""A relative clause on the buyer: "Corvid, which this week agreed to buy Brindle"."""
 _SAID_IT = r"\s+said\s+(?:\w+\s+){0,3}?(?:that\s+)?it\s+" + _AUX
+
+_SUBJ = rf"{_A}(?:{_SAID_IT}|\s+{_AUX})"
+"""The side that acts, as subject ("Corvid has") or reported ("Corvid said on Monday it")."""
 
 _BUY = r"acquire|buy|purchase|take\s+over|snap\s+up"
 _BOUGHT = r"acquired|bought|purchased|took\s+over|snapped\s+up"
@@ -45,41 +62,48 @@ SALE_NOUNS = r"acquisition|purchase|takeover|buyout"
 """Nouns that name a sale: "the acquisition of Corvid"."""
 _PARTNER = (
     r"partner(?:ed|s|ing)?|team(?:ed|s|ing)?\s+up|join(?:ed|s|ing)?\s+forces|"
-    r"collaborat(?:ed|es|ing|e)|"
-    r"(?:signed|signs|inked|struck|reached|formed|entered\s+into|announced)\s+"
+    r"collaborat(?:ed|es|ing|e)|ti(?:e|es|ed)\s+up|tying\s+up|"
+    r"(?:signed|signs|inked|struck|reached|formed|entered\s+into|announced|has|have|had|"
+    r"cut|won|wins|landed|secured|sealed|clinched|renewed|extended)\s+"
     r"(?:a|an)\s+(?:[\w-]+\s+){0,3}?(?:deal|agreement|contract|pact|partnership|alliance)"
 )
+_PARTNERING = r"partnering|teaming\s+up|joining\s+forces|collaborating|tying\s+up"
+"""The partner verbs that can open an aside: "Northrop, teaming up with Virgin"."""
 _INVEST = r"invest(?:ed|s|ing)?|poured|pumped"
 
 # (type, trigger words, pattern, symmetric): "a" is the buyer side, "b" the target
 # side, and <T> stands for the trigger, which every match must use.
 # fmt: off
 _RULES: list[tuple[DealType, str, str, bool]] = [
-    (DealType.ACQUISITION, _BUY, rf"{_A}\s+{_AUX}{_TO}<T>\s+{_B}", False),
-    (DealType.ACQUISITION, f"{_BUY}|{_BOUGHT}", rf"{_A}{_SAID_IT}(?:{_TO})?<T>\s+{_B}", False),
-    (DealType.ACQUISITION, _BOUGHT, rf"{_A}\s+{_AUX}<T>\s+{_B}", False),
+    (DealType.ACQUISITION, _BUY, rf"{_SUBJ}{_TO}<T>\s+{_B}", False),
+    (DealType.ACQUISITION, _BUY, rf"{_A}{_SAID_IT}<T>\s+{_B}", False),
+    (DealType.ACQUISITION, _BOUGHT, rf"{_SUBJ}<T>\s+{_B}", False),
+    (DealType.ACQUISITION, _BUY, rf"{_A}\s*,\s*{_WHICH}{_AUX}{_TO}<T>\s+{_B}", False),
+    (DealType.ACQUISITION, _BOUGHT, rf"{_A}\s*,\s*{_WHICH}{_AUX}<T>\s+{_B}", False),
     (DealType.ACQUISITION, SALE_NOUNS, rf"{_A}{_POSS}(?:[\w-]+\s+){{0,2}}?<T>\s+of\s+{_B}",
      False),
     (DealType.ACQUISITION, SALE_NOUNS,
-     rf"{_A}\s+{_AUX}(?:completed|announced|closed|finalized)\s+{_ITS}<T>\s+of\s+{_B}", False),
+     rf"{_SUBJ}(?:completed|announced|closed|finalized)\s+{_ITS}<T>\s+of\s+{_B}", False),
     (DealType.ACQUISITION, SALE_NOUNS, rf"<T>\s+of\s+{_B}\s+by\s+{_A}", False),
     (DealType.ACQUISITION, _BOUGHT,
      rf"{_B}\s+{_AUX}(?:been\s+|be\s+|agreed\s+to\s+be\s+)?<T>\s+by\s+{_A}", False),
     (DealType.STAKE_PURCHASE, "stake",
-     rf"{_A}\s+{_AUX}(?:{_TO})?(?:bought|acquired|took|buy|acquire|take)\s+(?:a|an)\s+"
+     rf"{_SUBJ}(?:{_TO})?(?:bought|acquired|took|buy|acquire|take)\s+(?:a|an)\s+"
      rf"(?:[\w.%-]+\s+){{0,3}}?<T>\s+in\s+{_B}", False),
-    (DealType.MERGER, r"merged?|merges", rf"{_A}\s+{_AUX}(?:{_TO})?<T>\s+with\s+{_B}", True),
+    (DealType.MERGER, r"merged?|merges", rf"{_SUBJ}(?:{_TO})?<T>\s+with\s+{_B}", True),
     (DealType.MERGER, "merger", rf"<T>\s+(?:of|between)\s+{_A}\s+and\s+{_B}", True),
     (DealType.JOINT_VENTURE, r"joint\s+venture",
-     rf"{_A}\s+{_AUX}(?:formed|form|set\s+up|created|established|launched|signed)\s+"
+     rf"{_SUBJ}(?:formed|form|set\s+up|created|established|launched|signed)\s+"
      rf"{_ITS}<T>\s+with\s+{_B}", True),
     (DealType.JOINT_VENTURE, r"joint\s+venture",
      rf"<T>\s+(?:between|of)\s+{_A}\s+and\s+{_B}", True),
-    (DealType.PARTNERSHIP, _PARTNER, rf"{_A}\s+{_AUX}(?:{_TO})?<T>\s+with\s+{_B}", True),
+    (DealType.PARTNERSHIP, _PARTNER,
+     rf"{_SUBJ}(?:{_TO})?(?:continue\s+to\s+)?<T>\s+{_WITH_B}", True),
+    (DealType.PARTNERSHIP, _PARTNERING, rf"{_A}\s*,\s*<T>\s+{_WITH_B}", True),
     (DealType.INVESTMENT, _INVEST,
-     rf"{_A}\s+{_AUX}(?:{_TO})?<T>\s+(?:[^.;:]{{0,40}}?\s)?in(?:to)?\s+{_B}", False),
+     rf"{_SUBJ}(?:{_TO})?<T>\s+(?:[^.;:]{{0,40}}?\s)?in(?:to)?\s+{_B}", False),
     (DealType.CONTRACT_MANUFACTURING, r"make|build|manufacture|assemble|produce",
-     rf"{_A}\s+{_AUX}(?:hired|picked|chose|selected|contracted|tapped)\s+{_B}\s+to\s+<T>",
+     rf"{_SUBJ}(?:hired|picked|chose|selected|contracted|tapped)\s+{_B}\s+to\s+<T>",
      False),
 ]
 # fmt: on
@@ -87,7 +111,15 @@ _OWNER = re.compile(r"['’]s$")
 _OWNED = re.compile(r"\s*['’]\s*s\b")
 """A possessive closing the target side ("Corvid's", "Corvid 's"): what is bought is
 the side's unit, not the side."""
+_OWNED_NAME = re.compile(rf"\s*['’]\s*s\s+({_NAME})")
+"""For a partner, the owned company is the side: "with FCA 's Chrysler" (tokenised text).
+A possessive inside a word stays in the name ("with McDonald's Japan")."""
 
+
+_NAMED_TYPES = {"merger": DealType.MERGER, "joint venture": DealType.JOINT_VENTURE}
+_NAMED_TYPE = re.compile(r"\b(?:merger|joint\s+venture)\b", re.IGNORECASE)
+"""An agreement whose own words name a type with no direction: "signed a merger
+agreement with". A licence has one (who licenses to whom), which "with" does not give."""
 
 _COMPILED = [
     (kind, re.compile(pattern.replace("<T>", f"(?P<t>{words})")), re.compile(words), symmetric)
@@ -151,13 +183,19 @@ def phrase_deals(text: str) -> list[PhraseDeal]:
             m = pattern.search(sentence)
             if m is None:
                 continue
-            if _OWNER.search(m.group("b")) or _OWNED.match(sentence, m.end("b")):
+            target_name = m.group("b")
+            owned = _OWNED_NAME.match(sentence, m.end("b")) if symmetric else None
+            if owned is not None:
+                target_name = owned.group(1)  # "with FCA 's Chrysler": the partner is Chrysler
+            elif _OWNER.search(target_name) or _OWNED.match(sentence, m.end("b")):
                 continue  # "bought Corvid's flour unit": Corvid sells, the unit is bought
-            buyer, target = _clean(m.group("a")), _clean(m.group("b"))
+            buyer, target = _clean(m.group("a")), _clean(target_name)
             if buyer is None or target is None or buyer.casefold() == target.casefold():
                 continue
             trigger = m.group("t")
-            deal = WindowDeal(trigger=trigger, type=deal_type, buyer=buyer, target=target,
+            named = _NAMED_TYPE.search(trigger) if deal_type is DealType.PARTNERSHIP else None
+            kind = _NAMED_TYPES[" ".join(named.group(0).casefold().split())] if named else deal_type
+            deal = WindowDeal(trigger=trigger, type=kind, buyer=buyer, target=target,
                               seller=None, amount=None, status=None, business=None,
                               location=None, date=None, background=False)  # fmt: skip
             found.append(PhraseDeal(deal, lo + m.start("t"), lo + m.end("t"), symmetric))

@@ -94,6 +94,48 @@ A, ST, MG, JV, PT, IV, CM = (
             "invested",
         ),
         (
+            "Northwind Air, teaming up with Orrin Labs, will fly the drones.",
+            PT,
+            "Northwind Air",
+            "Orrin Labs",
+            "teaming up",
+        ),
+        (
+            "Tessaly said on Monday it will continue to partner with map company Marrow Soft.",
+            PT,
+            "Tessaly",
+            "Marrow Soft",
+            "partner",
+        ),
+        (
+            "Lumora also has a speaker supply deal with Kavya Electronics.",
+            PT,
+            "Lumora",
+            "Kavya Electronics",
+            "has a speaker supply deal",
+        ),
+        (
+            "Orrin Bank said it has reached a merger agreement with Pell Savings.",
+            MG,
+            "Orrin Bank",
+            "Pell Savings",
+            "reached a merger agreement",
+        ),
+        (
+            "Halvard Capital, which on Monday agreed to buy Corvid Mills, said little.",
+            A,
+            "Halvard Capital",
+            "Corvid Mills",
+            "buy",
+        ),
+        (
+            "Pell and Sons Inc said it completed the purchase of Tull Corp.",
+            A,
+            "Pell and Sons Inc",
+            "Tull Corp.",
+            "purchase",
+        ),
+        (
             "Lumora hired Kavya Electronics to build its cameras.",
             CM,
             "Lumora",
@@ -126,10 +168,23 @@ def test_a_name_broken_across_lines_is_one_name() -> None:
         "Shares of Brindle rose after it bought Brindle.",
         "Brindle bought Corvid's flour unit for 9 mln dlrs.",
         "Brindle bought Corvid 's flour unit.",
+        "Halvard Capital is working with Corvid Mills on the inquiry.",
     ],
 )
 def test_no_deal_without_two_different_names(text: str) -> None:
     assert [(p.deal.buyer, p.deal.target) for p in phrase_deals(text)] == []
+
+
+def test_a_partner_named_by_its_owner_is_the_owned_company() -> None:
+    [found] = phrase_deals("Northwind teamed up with Halvard 's Orrin Labs on drones.")
+    assert (found.deal.buyer, found.deal.target) == ("Northwind", "Orrin Labs")
+
+
+def test_and_joins_two_names_unless_a_company_suffix_closes_them() -> None:
+    [merger] = phrase_deals("The merger of Orrin Bank and Pell Savings was approved.")
+    [bought] = phrase_deals("Brindle bought Corvid and Tull Mills.")
+    assert (merger.deal.buyer, merger.deal.target) == ("Orrin Bank", "Pell Savings")
+    assert bought.deal.target == "Corvid"
 
 
 def test_symmetric_types_are_marked_so_their_sides_are_never_turned() -> None:
