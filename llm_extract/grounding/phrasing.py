@@ -44,6 +44,8 @@ def with_phrases(
                 d = deals[i]
                 notes.append(Dropped(f"{where}.deals[{i}].buyer", d.buyer or "", _TURNED))
                 deals[i] = d.model_copy(update={"buyer": d.target, "target": d.buyer})
+            if deals[i].amount is None and p.amount and deals[i].type is p.type:
+                deals[i] = deals[i].model_copy(update={"amount": p.amount})
             continue
         half = next((i for i, d in enumerate(deals) if _half_of(d, p)), None)
         if half is not None:
@@ -84,12 +86,16 @@ def _half_of(deal: WindowDeal, phrase: WindowDeal) -> bool:
 
 
 def _completed(half: WindowDeal, phrase: WindowDeal) -> WindowDeal:
-    """The phrase's deal, with the half record's spelling of the side it named."""
+    """The half record with the phrase's two sides and trigger, keeping its own
+    spelling of the side it named and everything else it said (amount, seller,
+    status, ...); the phrase's amount only where it gave none."""
     named = _sides(half)[0]
-    update: dict[str, object] = {"background": half.background}
     side = "buyer" if _same_side(named, phrase.buyer or "") else "target"
-    update[side] = named
-    return phrase.model_copy(update=update)
+    update: dict[str, object] = {"trigger": phrase.trigger, "buyer": phrase.buyer,
+                                 "target": phrase.target, side: named}  # fmt: skip
+    if half.amount is None:
+        update["amount"] = phrase.amount
+    return half.model_copy(update=update)
 
 
 def _same_side(a: str, b: str) -> bool:

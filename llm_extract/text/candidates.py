@@ -28,7 +28,7 @@ _STOP = {
     "would", "also", "which", "who", "while", "than", "not", "no", "other", "such",
     "said.", "there", "if", "per", "about", "all", "any", "more", "most", "some",
 }  # fmt: skip
-_MONEY = re.compile(
+MONEY = re.compile(
     r"(?:(?<!\w)(?:US|C|A|HK|S)?[$£€¥₹]|\b(?:Rs\.?|INR|USD|EUR|GBP)\s?)\d[\d,.]*(?:\s?(?:billion|million|"
     r"thousand|bln|mln|bn|mn|crore|lakh|[bmkBMK])\b)?(?!\w)"
     r"|(?<!\w)(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
@@ -38,6 +38,7 @@ _MONEY = re.compile(
     r"|\b(?:undisclosed(?:\s(?:amount|sum|price))?|not disclosed|not been disclosed)\b",
     re.IGNORECASE,
 )
+"""An amount of money as news writes it: "$12 million", "9 mln dlrs", "undisclosed"."""
 _SOFT_BREAK = re.compile(r"[-\u00ad]\r?\n\s*")
 MAX_NAME_TOKENS = 6
 MAX_PHRASE_TOKENS = 5
@@ -127,7 +128,7 @@ def candidate_spans(text: str) -> Candidates:
                     continue
                 phrases.setdefault(_squash(text[tokens[i][0] : tokens[j][1]]), None)
     joined = _SOFT_BREAK.sub("", text)
-    money = dict.fromkeys(_squash(m.group(0)) for m in _MONEY.finditer(joined))
+    money = dict.fromkeys(_squash(m.group(0)) for m in MONEY.finditer(joined))
     return Candidates(list(names), [m for m in money if m], list(phrases))
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ..records.schemas import DealType
 from ..records.slots import WindowDeal
+from .candidates import MONEY
 from .sentences import sentences
 
 _WORD = r"(?:[A-Z0-9][\w&.'’-]*|&)"
@@ -121,6 +122,14 @@ _NAMED_TYPE = re.compile(r"\b(?:merger|joint\s+venture)\b", re.IGNORECASE)
 """An agreement whose own words name a type with no direction: "signed a merger
 agreement with". A licence has one (who licenses to whom), which "with" does not give."""
 
+_PRICED = (DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT)
+_ABOUT = r"(?:about|around|nearly|roughly|some|up\s+to|an?\s+estimated|approximately)\s+"
+_FOR = re.compile(
+    rf"[^.;:]{{0,80}}?\bfor\s+(?:{_ABOUT})?(?:an?\s+)?(?={MONEY.pattern})", re.IGNORECASE
+)
+"""Where a sale's price follows its target: "bought Corvid, a flour miller, for 9 mln dlrs"."""
+_PER_SHARE = re.compile(r"\s*(?:in\s+)?(?:cash\s+)?(?:per|a|each)\s+(?:common\s+)?share", re.I)
+
 _COMPILED = [
     (kind, re.compile(pattern.replace("<T>", f"(?P<t>{words})")), re.compile(words), symmetric)
     for kind, words, pattern, symmetric in _RULES
@@ -195,9 +204,27 @@ def phrase_deals(text: str) -> list[PhraseDeal]:
             trigger = m.group("t")
             named = _NAMED_TYPE.search(trigger) if deal_type is DealType.PARTNERSHIP else None
             kind = _NAMED_TYPES[" ".join(named.group(0).casefold().split())] if named else deal_type
+            amount = _amount(kind, sentence, m) if kind in _PRICED else None
             deal = WindowDeal(trigger=trigger, type=kind, buyer=buyer, target=target,
-                              seller=None, amount=None, status=None, business=None,
+                              seller=None, amount=amount, status=None, business=None,
                               location=None, date=None, background=False)  # fmt: skip
             found.append(PhraseDeal(deal, lo + m.start("t"), lo + m.end("t"), symmetric))
     found.sort(key=lambda p: p.start)
     return found
+
+
+def _amount(kind: DealType, sentence: str, m: re.Match[str]) -> str | None:
+    """The price the phrase's own sentence gives: money after "for" beyond the target,
+    or, for an investment, money between the verb and its "in" ("invested 40 mln
+    dlrs in Corvid"); None when the sentence gives none there or prices a share."""
+    if kind is DealType.INVESTMENT and m.start("b") > m.end("t"):
+        between = MONEY.search(sentence, m.end("t"), m.start("b"))
+        if between is not None:
+            return between.group(0)
+    after = _FOR.match(sentence, m.end("b"))
+    if after is None:
+        return None
+    money = MONEY.match(sentence, after.end())
+    if money is None or _PER_SHARE.match(sentence, money.end()):
+        return None  # "for 52 dlrs a share" prices a share, not the deal
+    return money.group(0)

@@ -56,3 +56,17 @@ def test_a_deal_of_another_type_over_the_same_pair_keeps_the_models_type() -> No
     answer = [_deal(trigger="buy", type="stake_purchase", buyer="Corvid", target="Brindle")]
     deals, extra, notes = with_phrases(answer, phrase_deals(text), "window[0]")
     assert deals == answer and extra == [] and notes == []
+
+
+def test_a_completed_record_keeps_what_the_model_said_beyond_the_sides() -> None:
+    text = "Brindle Foods Inc agreed to buy Corvid Mills for 9 mln dlrs."
+    half = _deal(trigger="buy", buyer="Brindle Foods", seller="Halvard", amount="8 mln dlrs")
+    [deal], _, _ = with_phrases([half], phrase_deals(text), "window[0]")
+    assert (deal.target, deal.seller, deal.amount) == ("Corvid Mills", "Halvard", "8 mln dlrs")
+
+
+def test_the_phrases_price_fills_a_deal_the_model_gave_without_one() -> None:
+    text = "Brindle agreed to buy Corvid for 9 mln dlrs."
+    answer = [_deal(trigger="buy", buyer="Brindle", target="Corvid")]
+    [deal], extra, _ = with_phrases(answer, phrase_deals(text), "window[0]")
+    assert deal.amount == "9 mln dlrs" and extra == []

@@ -175,6 +175,23 @@ def test_no_deal_without_two_different_names(text: str) -> None:
     assert [(p.deal.buyer, p.deal.target) for p in phrase_deals(text)] == []
 
 
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("Brindle Foods agreed to buy Corvid Mills, a miller, for about 9 mln dlrs.", "9 mln dlrs"),
+        ("Halvard Capital invested 40 mln dlrs in Corvid Mills.", "40 mln dlrs"),
+        ("Brindle bought Corvid for an undisclosed sum.", "undisclosed sum"),
+        ("Brindle agreed to buy Corvid for 52 dlrs a share.", None),
+        ("Brindle bought Corvid. It paid 5 mln dlrs for its debt.", None),
+        ("Lumora partnered with Kavya for 5 mln dlrs.", None),
+    ],
+)
+def test_a_sale_or_investment_takes_the_price_its_own_sentence_gives(
+    text: str, amount: str | None
+) -> None:
+    assert phrase_deals(text)[0].deal.amount == amount
+
+
 def test_a_partner_named_by_its_owner_is_the_owned_company() -> None:
     [found] = phrase_deals("Northwind teamed up with Halvard 's Orrin Labs on drones.")
     assert (found.deal.buyer, found.deal.target) == ("Northwind", "Orrin Labs")
