@@ -13,7 +13,7 @@ import re
 _TITLES = (
     r"chairman|chairwoman|chief executive(?: officer)?|ceo|president|vice president|"
     r"founder|co-founder|managing director|chief \w+ officer|cfo|coo|cto|spokesman|"
-    r"spokeswoman|spokesperson|analyst|minister"
+    r"spokeswoman|spokesperson|analyst|minister|head"
 )
 _DEAL_NOUNS = {"deal", "deals", "agreement", "agreements", "acquisition", "acquisitions",
                "merger", "mergers", "partnership", "partnerships", "investment",
@@ -23,9 +23,11 @@ _DEAL_NOUNS = {"deal", "deals", "agreement", "agreements", "acquisition", "acqui
 
 def looks_person(name: str, text: str) -> bool:
     """Whether ``text`` names ``name`` as a person, by a title beside it:
-    "Ashok Gupta, chairman of Optiemus Group" or "CEO of Lumora, Mei-Ling Chou"."""
+    "Ashok Gupta, chairman of Optiemus Group", "CEO of Lumora, Mei-Ling Chou",
+    or, for a surname, "Steve Boland, the bank's head of consumer lending"."""
     esc = re.escape(name)
-    after = rf"\b{esc}\s*,\s*(?:the\s+|its\s+)?(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
+    whose = r"(?:(?:the|its|a)\s+(?:[\w'’]+\s+){0,2}?)?"
+    after = rf"\b(?:[A-Z][a-z]+[ \t]+)?{esc}\s*,\s*{whose}(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
     org = r"[A-Z][\w&'’-]*(?:[ \t]+[A-Z][\w&'’-]*)*"  # within the sentence: no full stop
     before = rf"\b(?i:{_TITLES})(?:[ \t]+(?:of|at)[ \t]+{org})?[ \t]*,?[ \t]+{esc}\b"
     return re.search(after, text) is not None or re.search(before, text) is not None
@@ -50,3 +52,18 @@ def looks_name(value: str) -> bool:
     no_deal = not words or words[-1] not in _DEAL_NOUNS
     clean = not any(c in value for c in "?!")
     return has_mark and plain and no_deal and clean and _FIGURE.search(value) is None
+
+
+_COUNT = r"(?:\d[\d,.]*|two|three|four|five|six|seven|eight|nine|ten|dozens?\s+of|hundreds\s+of)"
+
+
+def looks_counted(name: str, text: str) -> bool:
+    """Whether ``text`` only ever counts ``name``, a plural: "55 Dreamliners",
+    "two Corvettes". What is counted is a product, not a company; a name that
+    also stands without a number ("Sears") is kept."""
+    if not name.endswith("s") or not name[:1].isupper():
+        return False
+    esc = re.escape(name)
+    every = re.findall(rf"(?<![\w&.'’-]){esc}(?![\w&'’-])", text)
+    counted = re.findall(rf"(?i:\b{_COUNT})\s+{esc}(?![\w&'’-])", text)
+    return bool(every) and len(counted) == len(every)

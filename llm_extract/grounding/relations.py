@@ -40,7 +40,7 @@ from ..text.phrases import SALE_NOUNS
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
-from .names import looks_name, looks_person
+from .names import looks_counted, looks_name, looks_person
 from .verify import Dropped
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
@@ -285,6 +285,9 @@ def _check_parties(
         elif value and not looks_name(value):
             changes[field] = None
             dropped.append(Dropped(f"{path}.{field}", value, "not a name; removed"))
+        elif value and looks_counted(value, text):
+            changes[field] = None
+            dropped.append(Dropped(f"{path}.{field}", value, "a counted product; removed"))
     return changes, people
 
 

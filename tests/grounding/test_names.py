@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_extract.grounding.names import _DEAL_NOUNS, looks_name, looks_person
+from llm_extract.grounding.names import _DEAL_NOUNS, looks_counted, looks_name, looks_person
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,9 @@ from llm_extract.grounding.names import _DEAL_NOUNS, looks_name, looks_person
         ("Tomas Reyes", "said CEO Tomas Reyes", True),
         ("Corvid Labs", "At Corvid Labs, CEO Tomas Reyes said", False),
         ("Corvid Labs", "Corvid Labs, the maker of sensors, said", False),
+        ("Reyes", "Tomas Reyes, the bank's head of lending, said. Reyes added", True),
+        ("Reyes", "Tomas Reyes , the bank 's head of lending , said", True),
+        ("Corvid", "Corvid, the bank's biggest lender, said", False),
     ],
 )
 def test_a_title_beside_a_name_marks_a_person(name: str, text: str, person: bool) -> None:
@@ -51,3 +54,17 @@ def test_a_side_must_read_as_a_name(value: str, name: bool) -> None:
 )
 def test_a_capitalised_word_without_figures_makes_a_name(value: str) -> None:
     assert looks_name(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "counted"),
+    [
+        ("Skyliners", "Orrin will sell 38 Skyliners to Pell. Pell owns 55 Skyliners.", True),
+        ("Skyliners", "Pell ordered two Skyliners.", True),
+        ("Sears", "Sears bought Tull. It runs 30 Sears stores.", False),
+        ("Walmart", "It runs 20 Walmart stores.", False),
+        ("Pell Holdings", "Pell Holdings bought Tull.", False),
+    ],
+)
+def test_a_plural_the_text_only_counts_is_a_product(name: str, text: str, counted: bool) -> None:
+    assert looks_counted(name, text) is counted

@@ -205,6 +205,14 @@ def test_a_clause_opened_by_a_preposition_keeps_its_deal() -> None:
     assert check_window([deal], _window(text), "w")[0] == [deal]
 
 
+def test_a_counted_product_is_no_side() -> None:
+    text = "Orrin Air agreed to buy 30 Skyliners from Pell Aero, adding to its 55 Skyliners."
+    deal = _deal(trigger="agreed to buy", buyer="Orrin Air", target="Skyliners", seller="Pell Aero")
+    kept, dropped = check_window([deal], _window(text), "window[0]")
+    assert [(d.buyer, d.target, d.seller) for d in kept] == [("Orrin Air", None, "Pell Aero")]
+    assert [(d.value, d.reason) for d in dropped] == [("Skyliners", "a counted product; removed")]
+
+
 def test_a_side_that_is_no_name_is_removed() -> None:
     text = "Brindle Foods agreed to buy the automaker, the company said."
     deal = _deal(trigger="agreed to buy", buyer="Brindle Foods", target="the automaker")
