@@ -25,11 +25,13 @@ from ..records.slots import WindowDeal
 from .candidates import MONEY
 from .sentences import sentences
 
-_WORD = r"(?:[A-Z0-9][\w&.'’-]*|&)"
+_CAP = r"(?:[A-Z0-9][\w&.'’-]*|&)"
+_WORD = rf"(?:{_CAP}|(?:corp|inc|ltd)\b\.?)"
+"""A name's word after its first: capitalised, or a suffix in lower case ("Acme corp")."""
 _GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 _SUFFIX = r"(?:Inc|Corp|Corporation|Co|Cos|Company|Ltd|PLC|Plc|LLC|Group|Associates|Sons)\b\.?"
-_AND_NAME = rf"{_WORD}(?:{_GAP}{_WORD}){{0,3}}{_GAP}and{_GAP}(?:{_WORD}{_GAP}){{0,3}}{_SUFFIX}"
-_NAME = rf"(?<![\w&.'’-])(?:{_AND_NAME}|{_WORD}(?:{_GAP}(?:of{_GAP}|de{_GAP})?{_WORD}){{0,7}})"
+_AND_NAME = rf"{_CAP}(?:{_GAP}{_WORD}){{0,3}}{_GAP}and{_GAP}(?:{_WORD}{_GAP}){{0,3}}{_SUFFIX}"
+_NAME = rf"(?<![\w&.'’-])(?:{_AND_NAME}|{_CAP}(?:{_GAP}(?:of{_GAP}|de{_GAP})?{_WORD}){{0,7}})"
 """At most eight words, each starting a word: the search stays linear in the sentence.
 An "and" stays inside a name that a company suffix closes ("Sahlen and Associates Inc",
 "Minnesota Mining and Mfg Co"); elsewhere it joins two names ("Orrin and Pell")."""
@@ -162,16 +164,25 @@ class PhraseDeal:
     symmetric: bool
 
 
+_BASED = re.compile(r"[\w.'’-]+-based$")
+_SEAT = re.compile(rf"^(.*?\b{_SUFFIX})\s+of\s+[A-Z].*$")
+"""A company's seat after its suffix: "Westway Funding Corp of Armonk"."""
+
+
 def _clean(name: str) -> str | None:
-    """The name without sentence-opening words, figures alone or a closing full stop."""
+    """The name without sentence-opening words, figures alone, where it is based
+    ("Miami-based"), the seat after its suffix ("of Armonk") or a closing full stop."""
     words = name.split()  # also joins a name broken across lines
-    while words and (words[0].casefold() in _OPENERS or words[0].strip(".,").isdigit()):
+    while words and (
+        words[0].casefold() in _OPENERS or words[0].strip(".,").isdigit() or _BASED.match(words[0])
+    ):
         words = words[1:]
     while words and (words[-1] == "&" or words[-1].casefold() in _OPENERS):
         words = words[:-1]
     if not words:
         return None
     out = " ".join(words)
+    out = seat.group(1) if (seat := _SEAT.match(out)) else out
     out = out[:-1] if out.endswith(".") and not re.search(r"\b(?:Inc|Co|Corp|Ltd)\.$", out) else out
     return out if any(c.isalpha() for c in out) else None
 

@@ -192,6 +192,25 @@ def test_a_sale_or_investment_takes_the_price_its_own_sentence_gives(
     assert phrase_deals(text)[0].deal.amount == amount
 
 
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("Orrin Co said it bought Ohio-based Tull Nursery Inc for cash.", "Tull Nursery Inc"),
+        ("Orrin Co said it bought Westway Funding Corp of Armonk, N.Y.", "Westway Funding Corp"),
+        ("Orrin Co said it bought Acme Holding corp, a maker of hinges.", "Acme Holding corp"),
+        ("Orrin Co said it bought Bank of Pell.", "Bank of Pell"),
+    ],
+)
+def test_a_target_loses_where_it_is_based_and_keeps_a_lower_case_suffix(
+    text: str, target: str
+) -> None:
+    assert phrase_deals(text)[0].deal.target == target
+
+
+def test_a_lower_case_suffix_alone_is_no_name() -> None:
+    assert phrase_deals("corp bought Tull Inc.") == []
+
+
 def test_a_partner_named_by_its_owner_is_the_owned_company() -> None:
     [found] = phrase_deals("Northwind teamed up with Halvard 's Orrin Labs on drones.")
     assert (found.deal.buyer, found.deal.target) == ("Northwind", "Orrin Labs")
