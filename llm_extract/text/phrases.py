@@ -132,6 +132,10 @@ _FOR = re.compile(
 """Where a sale's price follows its target: "bought Corvid, a flour miller, for 9 mln dlrs"."""
 _PER_SHARE = re.compile(r"\s*(?:in\s+)?(?:cash\s+)?(?:per|a|each)\s+(?:common\s+)?share", re.I)
 
+_ASIDE = re.compile(r",\s+(?:an?|the)\s+(?:[\w-]+\s+){0,2}?$")
+"""A deal named in an aside describes what a company already is: "CFM, a joint
+venture of GE and Safran, makes engines" is background, not news."""
+
 _COMPILED = [
     (kind, re.compile(pattern.replace("<T>", f"(?P<t>{words})")), re.compile(words), symmetric)
     for kind, words, pattern, symmetric in _RULES
@@ -216,9 +220,10 @@ def phrase_deals(text: str) -> list[PhraseDeal]:
             named = _NAMED_TYPE.search(trigger) if deal_type is DealType.PARTNERSHIP else None
             kind = _NAMED_TYPES[" ".join(named.group(0).casefold().split())] if named else deal_type
             amount = _amount(kind, sentence, m) if kind in _PRICED else None
+            aside = _ASIDE.search(sentence, 0, m.start("t")) is not None
             deal = WindowDeal(trigger=trigger, type=kind, buyer=buyer, target=target,
                               seller=None, amount=amount, status=None, business=None,
-                              location=None, date=None, background=False)  # fmt: skip
+                              location=None, date=None, background=aside)  # fmt: skip
             found.append(PhraseDeal(deal, lo + m.start("t"), lo + m.end("t"), symmetric))
     found.sort(key=lambda p: p.start)
     return found

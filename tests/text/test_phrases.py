@@ -211,6 +211,12 @@ def test_a_lower_case_suffix_alone_is_no_name() -> None:
     assert phrase_deals("corp bought Tull Inc.") == []
 
 
+def test_a_deal_named_in_an_aside_is_background() -> None:
+    [aside] = phrase_deals("Orrin Engines, a joint venture of Tessaly and Marrow Steel, rose.")
+    [news] = phrase_deals("The joint venture of Tessaly and Marrow Steel was approved.")
+    assert aside.deal.background and not news.deal.background
+
+
 def test_a_partner_named_by_its_owner_is_the_owned_company() -> None:
     [found] = phrase_deals("Northwind teamed up with Halvard 's Orrin Labs on drones.")
     assert (found.deal.buyer, found.deal.target) == ("Northwind", "Orrin Labs")
