@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from ..records.schemas import DealType
 from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words, same_company
-from ..text.phrases import SALE_NOUNS
+from ..text.phrases import SALE_NOUNS, stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
@@ -246,6 +246,8 @@ def check_window(
             continue
         if not deal.background and looks_background(text[s_lo:s_hi]):
             changes["background"] = True
+        if checked.amount is None and (worth := stated_worth(text, anchor.end, s_hi)):
+            changes["amount"] = worth
         deal = deal.model_copy(update=changes)
         deal = _oriented(deal, text[s_lo:s_hi], (path, dropped))
         if made := made_by_partner(deal, text[anchor.start : s_hi], subject):

@@ -244,3 +244,22 @@ def _amount(kind: DealType, sentence: str, m: re.Match[str]) -> str | None:
     if money is None or _PER_SHARE.match(sentence, money.end()):
         return None  # "for 52 dlrs a share" prices a share, not the deal
     return money.group(0)
+
+
+_WORTH = re.compile(
+    rf"\s*(?:[\w-]+\s+){{0,3}}?(?:,\s*)?(?:worth|valued\s+at)\s+(?:{_ABOUT})?(?={MONEY.pattern})",
+    re.IGNORECASE,
+)
+
+
+def stated_worth(text: str, start: int, end: int) -> str | None:
+    """The money ``text[start:end]`` says a deal is worth, right after its trigger:
+    "a licensing deal worth up to $40 million", "the takeover, valued at 2 bln dlrs";
+    None when it says no worth there, or prices a share."""
+    found = _WORTH.match(text, start, end)
+    if found is None:
+        return None
+    money = MONEY.match(text, found.end(), end)
+    if money is None or _PER_SHARE.match(text, money.end()):
+        return None
+    return money.group(0)

@@ -311,3 +311,11 @@ def test_hiring_a_maker_states_a_contract() -> None:
     text = "NASA has hired privately held Vector to build the second-stage rocket."
     deal = _deal(type="contract_manufacturing", trigger="hired", buyer="NASA", target="Vector")
     assert check_window([deal], _window(text), "w")[0] == [deal]
+
+
+def test_a_deal_without_an_amount_takes_the_worth_its_trigger_is_given() -> None:
+    text = "Orrin Bio took Calvex in a licensing deal worth up to $40 million, $10 million upfront."
+    deal = _deal(type="licensing", trigger="licensing", buyer="Orrin Bio", target="Halvard")
+    given = _deal(type="licensing", trigger="licensing", buyer="Orrin Bio", amount="$10 million")
+    [filled, kept] = check_window([deal, given], _window(text), "window[0]")[0]
+    assert (filled.amount, kept.amount) == ("$40 million", "$10 million")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType
-from llm_extract.text.phrases import phrase_deals
+from llm_extract.text.phrases import phrase_deals, stated_worth
 
 A, ST, MG, JV, PT, IV, CM = (
     DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.MERGER, DealType.JOINT_VENTURE,
@@ -247,3 +247,20 @@ def test_every_match_stands_in_the_text(text: str) -> None:
         assert text[found.start : found.end] == found.deal.trigger
         for name in (found.deal.buyer, found.deal.target):
             assert name and name in squashed and name.strip() == name
+
+
+@pytest.mark.parametrize(
+    ("after", "worth"),
+    [
+        (" deal worth up to $40 million, it said.", "$40 million"),
+        (", valued at 2 bln dlrs, closed.", "2 bln dlrs"),
+        (" with Pell worth about 5 mln dlrs.", "5 mln dlrs"),
+        (" offer worth 52 dlrs a share.", None),
+        (" was announced. It is worth 5 mln dlrs.", None),
+        (" with Pell, whose stake is worth 5 mln dlrs.", None),
+    ],
+)
+def test_the_worth_right_after_a_trigger_is_the_deals(after: str, worth: str | None) -> None:
+    text = "Orrin signed a licensing" + after
+    end = text.index(".") + 1
+    assert stated_worth(text, len("Orrin signed a licensing"), end) == worth
