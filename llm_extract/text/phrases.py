@@ -12,7 +12,9 @@ any answer of the model (:mod:`llm_extract.grounding.relations`).
 Each pattern needs two capitalised names around its verb, so a sentence about
 "the company" or "new technology" yields nothing: what the patterns cannot
 name, the model has to. Names keep their own words; words that open a
-sentence without naming anyone ("In 2014 Facebook") are cut off.
+sentence without naming anyone ("In 2014 Facebook") are cut off. A sale's
+phrase also reads its price ("for 9 mln dlrs"); :func:`stated_worth` reads
+the worth any deal's trigger is given ("a licensing deal worth $40 million").
 """
 
 from __future__ import annotations
