@@ -24,10 +24,14 @@ _DEAL_NOUNS = {"deal", "deals", "agreement", "agreements", "acquisition", "acqui
 def looks_person(name: str, text: str) -> bool:
     """Whether ``text`` names ``name`` as a person, by a title beside it:
     "Ashok Gupta, chairman of Optiemus Group", "CEO of Lumora, Mei-Ling Chou",
-    or, for a surname, "Steve Boland, the bank's head of consumer lending"."""
+    or, for a surname, "Steve Boland, the bank's head of consumer lending".
+    A name the text also gives as a titled person's company is that company:
+    "Dell" of "Michael Dell, founder of Dell"."""
     esc = re.escape(name)
+    if re.search(rf"\b(?i:{_TITLES})\s+(?:of|at)\s+(?:the\s+)?{esc}\b", text):
+        return False
     whose = r"(?:(?:the|its|a)\s+(?:[\w'’]+\s+){0,2}?)?"
-    after = rf"\b(?:[A-Z][a-z]+[ \t]+)?{esc}\s*,\s*{whose}(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
+    after = rf"\b{esc}\s*,\s*{whose}(?i:{_TITLES})(?:\s+(?:of|at)\b|\s*[,.])"
     org = r"[A-Z][\w&'’-]*(?:[ \t]+[A-Z][\w&'’-]*)*"  # within the sentence: no full stop
     before = rf"\b(?i:{_TITLES})(?:[ \t]+(?:of|at)[ \t]+{org})?[ \t]*,?[ \t]+{esc}\b"
     return re.search(after, text) is not None or re.search(before, text) is not None

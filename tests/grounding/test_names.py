@@ -20,6 +20,8 @@ from llm_extract.grounding.names import _DEAL_NOUNS, looks_counted, looks_name, 
         ("Reyes", "Tomas Reyes, the bank's head of lending, said. Reyes added", True),
         ("Reyes", "Tomas Reyes , the bank 's head of lending , said", True),
         ("Corvid", "Corvid, the bank's biggest lender, said", False),
+        ("Tull", "Mara Tull, founder of Tull Motors, said Tull Motors would buy Pell.", False),
+        ("Tull", "Mara Tull, the chief executive of Tull, said", False),
     ],
 )
 def test_a_title_beside_a_name_marks_a_person(name: str, text: str, person: bool) -> None:
