@@ -8,7 +8,8 @@ the phrasings were designed on. For Utah it counts the stories where a phrase
 fires and those whose first phrase names a gold purchaser or acquired
 company; for SENTiVENT, the documents where one fires. These are the README's
 "32 of 269 Utah train stories, 28 of them naming a gold buyer or target" and
-"5 of 74" (21, 18 and one before the phrasings of 2026-12-08).
+"5 of 74" (21, 18 and one before the phrasings of 2026-12-08). It also scores
+every sale or merger phrase's buyer, target and price against the Utah gold.
 """
 
 from __future__ import annotations
@@ -48,6 +49,34 @@ def utah(corpus: Path) -> tuple[int, int, int]:
     return stories, fired, named
 
 
+def _squashed(alternatives: list[list[str]]) -> set[str]:
+    return {" ".join(a.split()) for alts in alternatives for a in alts}
+
+
+def utah_slots(corpus: Path) -> tuple[int, int, int, int]:
+    """Over every sale or merger phrase in the Utah train stories' windows: (buyers
+    and targets that are the gold's, buyers and targets named, prices that are a
+    gold amount, prices read)."""
+    right = named = priced = prices = 0
+    for line in (corpus / "utah_acquisitions/dev.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if split_of(f"utah-{row['id']}") != "train":
+            continue
+        buyers, targets = _squashed(row["purchaser"]), _squashed(row["acquired"])
+        amounts = _squashed(row["dlramt"])
+        for window in find_windows(row["text"], 700):
+            for phrase in phrase_deals(window.text):
+                deal = phrase.deal
+                if deal.type.value not in ("acquisition", "stake_purchase", "merger"):
+                    continue
+                named += 2
+                right += (deal.buyer in buyers) + (deal.target in targets)
+                if deal.amount:
+                    prices += 1
+                    priced += " ".join(deal.amount.split()) in amounts
+    return right, named, priced, prices
+
+
 def sentivent(corpus: Path) -> tuple[int, int]:
     """(train documents with deal events, those where a phrase fires)."""
     with_events = {json.loads(line)["doc_id"] for line in
@@ -69,6 +98,9 @@ def main() -> None:
     corpus = parser.parse_args().corpus
     stories, fired, named = utah(corpus)
     print(f"Utah train: a phrase in {fired} of {stories} stories, {named} naming the gold")
+    right, named, priced, prices = utah_slots(corpus)
+    print(f"Utah train: the phrases' buyers and targets are the gold's in {right} of {named}")
+    print(f"Utah train: {priced} of the {prices} prices the phrases read are a gold amount")
     docs, hits = sentivent(corpus)
     print(f"SENTiVENT train: a phrase in {hits} of {docs} documents")
 
