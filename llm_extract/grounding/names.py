@@ -71,3 +71,18 @@ def looks_counted(name: str, text: str) -> bool:
     every = re.findall(rf"(?<![\w&.'’-]){esc}(?![\w&'’-])", text)
     counted = re.findall(rf"(?i:\b{_COUNT})\s+{esc}(?![\w&'’-])", text)
     return bool(every) and len(counted) == len(every)
+
+
+_OPENER = re.compile(
+    r"^(?:Separately|Additionally|Similarly|Finally|Initially|Previously|Recently|Currently|"
+    r"Subsequently|Consequently|Accordingly|Notably|Ultimately|Meanwhile|However|Also|"
+    r"Elsewhere|Still|Instead|Then|Earlier|Later|Now|Yesterday|Today|And|But|Moreover|"
+    r"Besides|Further|Furthermore),\s+(?=\S)"
+)
+
+
+def without_opener(name: str) -> str | None:
+    """``name`` without a clause opener the model copied with it ("Separately,
+    Pell Retail" is Pell Retail), or None when it has none."""
+    found = _OPENER.match(name)
+    return name[found.end() :] if found else None

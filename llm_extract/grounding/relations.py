@@ -40,7 +40,7 @@ from ..text.phrases import SALE_NOUNS, stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
-from .names import looks_counted, looks_name, looks_person
+from .names import looks_counted, looks_name, looks_person, without_opener
 from .verify import Dropped
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
@@ -274,6 +274,9 @@ def _check_parties(
     fields = _PARTY_FIELDS if deal.type in SALE_TYPES else (*_PARTY_FIELDS, "business")
     for field in fields:
         value = getattr(deal, field)
+        if value and field not in ("amount", "business") and (bare := without_opener(value)):
+            dropped.append(Dropped(f"{path}.{field}", value, "a clause opener; trimmed"))
+            changes[field] = value = bare
         if value and not _occurs_in(value, text, lo, hi, scope):
             changes[field] = None
             reason = "not in the sentences that state the deal; removed"

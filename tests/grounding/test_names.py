@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_extract.grounding.names import _DEAL_NOUNS, looks_counted, looks_name, looks_person
+from llm_extract.grounding.names import (
+    _DEAL_NOUNS,
+    looks_counted,
+    looks_name,
+    looks_person,
+    without_opener,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +76,17 @@ def test_a_capitalised_word_without_figures_makes_a_name(value: str) -> None:
 )
 def test_a_plural_the_text_only_counts_is_a_product(name: str, text: str, counted: bool) -> None:
     assert looks_counted(name, text) is counted
+
+
+@pytest.mark.parametrize(
+    ("name", "bare"),
+    [
+        ("Separately, Pell Retail", "Pell Retail"),
+        ("Meanwhile, Orrin", "Orrin"),
+        ("Pell Retail", None),
+        ("Skadden, Arps", None),
+        ("Early, Cole & Co", None),
+    ],
+)
+def test_a_clause_opener_is_no_part_of_a_name(name: str, bare: str | None) -> None:
+    assert without_opener(name) == bare

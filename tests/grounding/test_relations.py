@@ -319,3 +319,13 @@ def test_a_deal_without_an_amount_takes_the_worth_its_trigger_is_given() -> None
     given = _deal(type="licensing", trigger="licensing", buyer="Orrin Bio", amount="$10 million")
     [filled, kept] = check_window([deal, given], _window(text), "window[0]")[0]
     assert (filled.amount, kept.amount) == ("$40 million", "$10 million")
+
+
+def test_a_clause_opener_copied_with_a_name_is_trimmed_and_reported() -> None:
+    text = "Separately, Pell Retail agreed to buy Orrin Stores."
+    deal = _deal(trigger="agreed to buy", buyer="Separately, Pell Retail", target="Orrin Stores")
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target) == ("Pell Retail", "Orrin Stores")
+    assert [(d.path, d.reason) for d in dropped] == [
+        ("window[0].deals[0].buyer", "a clause opener; trimmed")
+    ]
