@@ -129,7 +129,7 @@ agreement with". A licence has one (who licenses to whom), which "with" does not
 _PRICED = (DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT)
 _ABOUT = r"(?:about|around|nearly|roughly|some|up\s+to|an?\s+estimated|approximately)\s+"
 _FOR = re.compile(
-    rf"[^.;:]{{0,80}}?\bfor\s+(?:{_ABOUT})?(?:an?\s+)?(?={MONEY.pattern})", re.IGNORECASE
+    rf"[^.;:]{{0,80}}?\bfor\s+(?:{_ABOUT})?(?:an?\s+)?(?P<money>{MONEY.pattern})", re.IGNORECASE
 )
 """Where a sale's price follows its target: "bought Corvid, a flour miller, for 9 mln dlrs"."""
 _PER_SHARE = re.compile(r"\s*(?:in\s+)?(?:cash\s+)?(?:per|a|each)\s+(?:common\s+)?share", re.I)
@@ -239,17 +239,20 @@ def _amount(kind: DealType, sentence: str, m: re.Match[str]) -> str | None:
         between = MONEY.search(sentence, m.end("t"), m.start("b"))
         if between is not None:
             return between.group(0)
-    after = _FOR.match(sentence, m.end("b"))
-    if after is None:
+    return _price(_FOR, sentence, m.end("b"), len(sentence))
+
+
+def _price(pattern: re.Pattern[str], text: str, start: int, end: int) -> str | None:
+    """The money ``pattern`` reads at ``start`` (its ``money`` group), unless it
+    prices a share: "for 52 dlrs a share" is not what the deal is worth."""
+    found = pattern.match(text, start, end)
+    if found is None or _PER_SHARE.match(text, found.end("money")):
         return None
-    money = MONEY.match(sentence, after.end())
-    if money is None or _PER_SHARE.match(sentence, money.end()):
-        return None  # "for 52 dlrs a share" prices a share, not the deal
-    return money.group(0)
+    return found.group("money")
 
 
 _WORTH = re.compile(
-    rf"\s*(?:[\w-]+\s+){{0,3}}?(?:,\s*)?(?:worth|valued\s+at)\s+(?:{_ABOUT})?(?={MONEY.pattern})",
+    rf"\s*(?:[\w-]+\s+){{0,3}}?(?:,\s*)?(?:worth|valued\s+at)\s+(?:{_ABOUT})?(?P<money>{MONEY.pattern})",
     re.IGNORECASE,
 )
 
@@ -258,10 +261,4 @@ def stated_worth(text: str, start: int, end: int) -> str | None:
     """The money ``text[start:end]`` says a deal is worth, right after its trigger:
     "a licensing deal worth up to $40 million", "the takeover, valued at 2 bln dlrs";
     None when it says no worth there, or prices a share."""
-    found = _WORTH.match(text, start, end)
-    if found is None:
-        return None
-    money = MONEY.match(text, found.end(), end)
-    if money is None or _PER_SHARE.match(text, money.end()):
-        return None
-    return money.group(0)
+    return _price(_WORTH, text, start, end)
