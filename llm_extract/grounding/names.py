@@ -3,12 +3,16 @@
 The relation checks (:mod:`.relations`) remove a side the model filled with a
 person named by a title ("Ashok Gupta, chairman of ..."), with words no one
 can look up as a company ("the automaker", "TV deals", a headline's
-"Ulterior motives ?"), or with a figure ("Shr 73 cts vs 58 cts").
+"Ulterior motives ?"), with a place ("Wentzville, Missouri") or with a figure
+("Shr 73 cts vs 58 cts"), and trim words the model copied around a name.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+
+import pycountry
 
 _TITLES = (
     r"chairman|chairwoman|chief executive(?: officer)?|ceo|president|vice president|"
@@ -86,3 +90,49 @@ def without_opener(name: str) -> str | None:
     Pell Retail" is Pell Retail), or None when it has none."""
     found = _OPENER.match(name)
     return name[found.end() :] if found else None
+
+
+_ASIDE = re.compile(r"\s*,\s*(?!(?:and|or|&)\b)(?=[a-z])")
+"""A comma and a lower-case word other than a list's "and": an aside follows."""
+
+
+def without_aside(name: str) -> str | None:
+    """``name`` cut before an aside the model copied with it, or None when it has
+    none: "Kinder Morgan KMI, through its subsidiary Kinder Morgan Canada Limited,"
+    is Kinder Morgan KMI. A comma before a capital stays in the name ("Early,
+    Cole & Co"), and so does a list ("Pixar, Marvel, and Lucasfilm"), which
+    names several companies that one side cannot split."""
+    found = _ASIDE.search(name)
+    head = name[: found.start()].strip() if found else ""
+    return head if head and any(c.isalpha() for c in head) else None
+
+
+def trimmed(name: str) -> tuple[str, list[str]]:
+    """``name`` without the clause opener before it and the aside after it that the
+    model copied with it, and the reason for each trim, for the dropped list."""
+    reasons = []
+    if bare := without_opener(name):
+        name, reasons = bare, ["a clause opener; trimmed"]
+    if head := without_aside(name):
+        name, reasons = head, [*reasons, "an aside after the name; trimmed"]
+    return name, reasons
+
+
+_REGION_COUNTRIES = ("US", "CA", "AU", "IN", "CN", "DE", "BR", "MX")
+
+
+@functools.cache
+def _regions() -> frozenset[str]:
+    """Casefolded names of countries and of the states or provinces of the
+    countries whose towns news writes as "Town, State"."""
+    names = {c.name for c in pycountry.countries}
+    names |= {getattr(c, "common_name", c.name) for c in pycountry.countries}
+    names |= {s.name for s in pycountry.subdivisions if s.country_code in _REGION_COUNTRIES}
+    return frozenset(n.casefold() for n in names)
+
+
+def looks_place(name: str) -> bool:
+    """Whether ``name`` is a town and its state or country, the way news writes a
+    place: "Wentzville, Missouri", "Pune, India". No company is named so."""
+    head, comma, tail = name.rpartition(",")
+    return bool(comma and head.strip()) and tail.strip().casefold() in _regions()

@@ -40,7 +40,13 @@ from ..text.phrases import SALE_NOUNS, stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
-from .names import looks_counted, looks_name, looks_person, without_opener
+from .names import (
+    looks_counted,
+    looks_name,
+    looks_person,
+    looks_place,
+    trimmed,
+)
 from .verify import Dropped
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
@@ -274,9 +280,11 @@ def _check_parties(
     fields = _PARTY_FIELDS if deal.type in SALE_TYPES else (*_PARTY_FIELDS, "business")
     for field in fields:
         value = getattr(deal, field)
-        if value and field not in ("amount", "business") and (bare := without_opener(value)):
-            dropped.append(Dropped(f"{path}.{field}", value, "a clause opener; trimmed"))
-            changes[field] = value = bare
+        if value and field not in ("amount", "business"):
+            bare, trims = trimmed(value)
+            dropped += [Dropped(f"{path}.{field}", value, why) for why in trims]
+            changes.update({field: bare} if trims else {})
+            value = bare
         if value and not _occurs_in(value, text, lo, hi, scope):
             changes[field] = None
             reason = "not in the sentences that state the deal; removed"
@@ -290,6 +298,9 @@ def _check_parties(
         elif value and not looks_name(value):
             changes[field] = None
             dropped.append(Dropped(f"{path}.{field}", value, "not a name; removed"))
+        elif value and looks_place(value):
+            changes[field] = None
+            dropped.append(Dropped(f"{path}.{field}", value, "a place, not a company"))
         elif value and looks_counted(value, text):
             changes[field] = None
             dropped.append(Dropped(f"{path}.{field}", value, "a counted product; removed"))

@@ -11,6 +11,8 @@ from llm_extract.grounding.names import (
     looks_counted,
     looks_name,
     looks_person,
+    looks_place,
+    without_aside,
     without_opener,
 )
 
@@ -90,3 +92,41 @@ def test_a_plural_the_text_only_counts_is_a_product(name: str, text: str, counte
 )
 def test_a_clause_opener_is_no_part_of_a_name(name: str, bare: str | None) -> None:
     assert without_opener(name) == bare
+
+
+@pytest.mark.parametrize(
+    ("name", "head"),
+    [
+        ("Halvard Corp , through its subsidiary Orrin Mills Ltd ,", "Halvard Corp"),
+        ("Orrin Mills, a unit of Halvard", "Orrin Mills"),
+        ("Orrin Mills", None),
+        ("Early, Cole & Co", None),
+        ("Pell, Marrow, and Tull", None),
+        (", which bought Orrin", None),
+    ],
+)
+def test_an_aside_copied_after_a_name_is_no_part_of_it(name: str, head: str | None) -> None:
+    assert without_aside(name) == head
+
+
+@pytest.mark.parametrize(
+    ("name", "place"),
+    [
+        ("Wentzville , Missouri", True),
+        ("Pune, India", True),
+        ("Oakdale, Ontario", True),
+        ("Georgia", False),
+        ("Merrill Pell, Fenner & Tull", False),
+        ("Pell Bank, N.A.", False),
+    ],
+)
+def test_a_town_and_its_state_or_country_is_a_place(name: str, place: bool) -> None:
+    assert looks_place(name) is place
+
+
+@given(st.text(alphabet="abcdefghij ,ABC", max_size=30))
+def test_a_trimmed_name_is_the_start_of_the_name(name: str) -> None:
+    head = without_aside(name)
+    if head is not None:
+        rest = name.strip().removeprefix(head)
+        assert len(rest) < len(name.strip()) and rest.lstrip().startswith(",")

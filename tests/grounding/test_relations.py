@@ -329,3 +329,19 @@ def test_a_clause_opener_copied_with_a_name_is_trimmed_and_reported() -> None:
     assert [(d.path, d.reason) for d in dropped] == [
         ("window[0].deals[0].buyer", "a clause opener; trimmed")
     ]
+
+
+def test_an_aside_copied_with_a_name_is_trimmed_and_a_place_is_removed() -> None:
+    text = (
+        "Halvard Corp, through its subsidiary Orrin Mills Ltd, agreed to buy Tull Foods, "
+        "which has a plant in Wentzville, Missouri."
+    )
+    buyer = "Halvard Corp, through its subsidiary Orrin Mills Ltd,"
+    deal = _deal(trigger="agreed to buy", buyer=buyer, target="Tull Foods")
+    placed = _deal(trigger="agreed to buy", buyer="Halvard Corp", target="Wentzville, Missouri")
+    [kept, other], dropped = check_window([deal, placed], _window(text), "window[0]")
+    assert (kept.buyer, kept.target, other.target) == ("Halvard Corp", "Tull Foods", None)
+    assert [(d.path, d.reason) for d in dropped] == [
+        ("window[0].deals[0].buyer", "an aside after the name; trimmed"),
+        ("window[0].deals[1].target", "a place, not a company"),
+    ]
