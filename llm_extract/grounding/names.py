@@ -92,16 +92,20 @@ def without_opener(name: str) -> str | None:
     return name[found.end() :] if found else None
 
 
-_ASIDE = re.compile(r"\s*,\s*(?!(?:and|or|&)\b)(?=[a-z])")
-"""A comma and a lower-case word other than a list's "and": an aside follows."""
+_ASIDE = re.compile(
+    r"\s*,\s*(?=(?:through|via|which|who|whose|a|an|the|its|their|formerly|now|part|one|"
+    r"including|based|owned|headquartered|known|itself|also)\b)"
+)
+"""A comma and a word that opens an aside: a relative pronoun, an article, a participle."""
 
 
 def without_aside(name: str) -> str | None:
     """``name`` cut before an aside the model copied with it, or None when it has
     none: "Kinder Morgan KMI, through its subsidiary Kinder Morgan Canada Limited,"
     is Kinder Morgan KMI. A comma before a capital stays in the name ("Early,
-    Cole & Co"), and so does a list ("Pixar, Marvel, and Lucasfilm"), which
-    names several companies that one side cannot split."""
+    Cole & Co"), and so does a list ("Pixar, Marvel, and Lucasfilm", "Finlays
+    confectionery, tobacco and newsagent business"): only an aside's opening
+    word (which, through, a, its, based, ...) ends the name."""
     found = _ASIDE.search(name)
     head = name[: found.start()].strip() if found else ""
     return head if head and any(c.isalpha() for c in head) else None

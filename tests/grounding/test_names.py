@@ -102,6 +102,8 @@ def test_a_clause_opener_is_no_part_of_a_name(name: str, bare: str | None) -> No
         ("Orrin Mills", None),
         ("Early, Cole & Co", None),
         ("Pell, Marrow, and Tull", None),
+        ("Pell confectionery, tobacco and newsagent business", None),
+        ("Pell Mills, which Halvard owns", "Pell Mills"),
         (", which bought Orrin", None),
     ],
 )
@@ -124,7 +126,7 @@ def test_a_town_and_its_state_or_country_is_a_place(name: str, place: bool) -> N
     assert looks_place(name) is place
 
 
-@given(st.text(alphabet="abcdefghij ,ABC", max_size=30))
+@given(st.text(alphabet="abcdefghij ,ABC", max_size=30).map(lambda s: s.replace("j", " a ")))
 def test_a_trimmed_name_is_the_start_of_the_name(name: str) -> None:
     head = without_aside(name)
     if head is not None:
