@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..records.slots import WindowDeal
 from ..text.phrases import PhraseDeal
-from .relations import is_subject
+from .sides import is_subject
 from .verify import Dropped
 
 _TURNED = "a fixed phrasing in the passage names the sides the other way round: sides swapped"

@@ -16,14 +16,12 @@ and false as a relation. These checks run after the model, on each
   that fails is removed;
 * a deal whose trigger sentence reads as earlier news is marked
   ``background`` even if the model did not say so;
-* the **sides** follow a passive agent: in "Lumora will have its cameras
-  built by Kavya", Kavya makes them whatever slot the model put it in
-  (:func:`passive_sides`), and the swap is reported; a sale's lone side given
-  as the buyer is the target where the sentence says it is bought
-  (:func:`bought_alone`);
+* the **sides** are turned or moved where the trigger's sentence leaves no
+  doubt (a passive agent, "the acquisition of X", "the cheese business of X",
+  "licensed ... to X", "X as the supplier"): :mod:`.sides`, each change reported;
 * a **partnership** whose trigger goes on "with Kavya to manufacture" is a
   contract-manufacturing deal, the trigger's subject the client and Kavya the
-  supplier (:func:`made_by_partner`); the new type is reported.
+  supplier (:func:`~.sides.made_by_partner`); the new type is reported.
 
 Each removal is reported as a :class:`~llm_extract.grounding.verify.Dropped`, like
 any other value without evidence.
@@ -34,9 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..records.schemas import DealType
-from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words, same_company
-from ..text.phrases import SALE_NOUNS, stated_worth
+from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words
+from ..text.phrases import stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
 from .align import Match, align
@@ -47,25 +44,24 @@ from .names import (
     looks_place,
     trimmed,
 )
+from .sides import (
+    MADE_BY_PARTNER,
+    SWAPPED,
+    inside,
+    is_subject,
+    made_by_partner,
+    maker_for_subject,
+    orient,
+    passive_sides,
+)
 from .verify import Dropped
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
 
-_DOER_VERBS = r"acquired|bought|purchased|taken over|snapped up"
-_MAKER_VERBS = r"made|built|manufactured|assembled|produced|supplied|sourced|packaged"
-_TARGET_AGENT = {DealType.CONTRACT_MANUFACTURING, DealType.SOURCING_AGREEMENT}
-_SWAPPED = "the passage names it as the passive agent: sides swapped"
-_BOUGHT_ALONE = "the passage names it as what is bought: the target, not the buyer"
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
 _SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
 _CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
-_MAKES = r"(?:will|would|is to|to)?\s*(?:make|manufacture|assemble|produce|build|supply)"
-_WITH_MAKER = re.compile(
-    rf"^[\w-]*\s+with\s+(?:the\s+)?({_NAME})\s+to\s+(?:jointly\s+)?"
-    r"(?:manufacture|make|assemble|produce|build|fabricate)\b"
-)
-_MADE_BY_PARTNER = "the partner is to make the products: contract_manufacturing"
 _NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who",
               "by", "after", "before", "since", "in", "on", "upon", "with", "without", "for",
               "from", "through", "under", "as", "while", "when", "once", "if", "and", "but",
@@ -98,6 +94,14 @@ class _Scope:
 
     def clean(self, start: int, end: int) -> bool:
         return not any(s <= start and end <= e for s, e in self.injected)
+
+
+def _called(value: str, subject: str | None) -> bool:
+    """Whether the trigger's ``subject`` is ``value`` cut short: its first words
+    ("Orrin" of "Orrin Pharma Ltd"). The full name has stood earlier in the article,
+    or grounding removes it."""
+    words, short = name_words(value), name_words(subject or "")
+    return 0 < len(short) < len(words) and words[: len(short)] == short
 
 
 def _occurs_in(value: str, text: str, lo: int, hi: int, scope: _Scope) -> bool:
@@ -137,12 +141,6 @@ def _unnamed(evidence: str, deal: WindowDeal) -> str:
     return evidence
 
 
-def _agent(verbs: str, name: str, sentence: str) -> bool:
-    """Whether ``name`` is the agent of a passive ``verbs`` in ``sentence``."""
-    pattern = rf"\b(?:{verbs})\b[^.;:]{{0,60}}?\bby\s+(?:the\s+)?{re.escape(name)}\b"
-    return re.search(pattern, sentence, re.IGNORECASE) is not None
-
-
 def trigger_subject(sentence: str, trigger_start: int) -> str | None:
     """The name that opens the trigger's clause as its subject, if any:
     "OnePlus" in "... maker OnePlus has decided to outsource production".
@@ -153,54 +151,6 @@ def trigger_subject(sentence: str, trigger_start: int) -> str | None:
     if _NOT_SUBJECT.fullmatch(found.group(1)):
         return None
     return found.group(1)
-
-
-def passive_sides(
-    deal_type: DealType, buyer: str | None, target: str | None, sentence: str
-) -> bool:
-    """Whether the record's two sides are the wrong way round, by a passive agent.
-
-    "Corvid was bought by Brindle" makes Brindle the buyer; "cameras built in
-    India by Kavya" makes Kavya the maker (the target side). Only when exactly
-    one of the two names is such an agent, and it sits in the other slot."""
-    if not buyer or not target:
-        return False
-    if deal_type in SALE_TYPES:
-        verbs, doer, other = _DOER_VERBS, buyer, target
-    elif deal_type in _TARGET_AGENT:
-        verbs, doer, other = _MAKER_VERBS, target, buyer
-    else:
-        return False
-    return _agent(verbs, other, sentence) and not _agent(verbs, doer, sentence)
-
-
-def bought_alone(deal_type: DealType, buyer: str | None, target: str | None, sentence: str) -> bool:
-    """Whether a sale's lone side, given as the buyer, is what the sentence says is
-    bought: "Netflix's acquisition of comic book company Millarworld", "Corvid
-    was acquired". Only lowercase words may stand between ("of Corvid by
-    Brindle" names the buyer after "by")."""
-    if deal_type not in SALE_TYPES or not buyer or target:
-        return False
-    name = re.escape(buyer)
-    gap = r"(?:(?!by\b)[a-z][\w-]*\s+){0,3}?"
-    noun = rf"\b(?:{SALE_NOUNS})s?\s+of\s+{gap}{name}(?!\w)"
-    passive = (
-        rf"(?<!\w){name}\s+(?:was|were|has been|had been|is being|will be)\s+(?:{_DOER_VERBS})\b"
-    )
-    return re.search(noun, sentence) is not None or re.search(passive, sentence) is not None
-
-
-def _oriented(deal: WindowDeal, sentence: str, out: tuple[str, list[Dropped]]) -> WindowDeal:
-    """The deal with its sides turned where :func:`passive_sides` or
-    :func:`bought_alone` says so; each turn is appended to the dropped list of ``out``."""
-    path, dropped = out
-    if passive_sides(deal.type, deal.buyer, deal.target, sentence):
-        dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _SWAPPED))
-    elif bought_alone(deal.type, deal.buyer, deal.target, sentence):
-        dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _BOUGHT_ALONE))
-    else:
-        return deal
-    return deal.model_copy(update={"buyer": deal.target, "target": deal.buyer})
 
 
 def check_window(
@@ -240,10 +190,11 @@ def check_window(
             reason = f"the trigger's sentence does not state a {deal.type.value}; deal removed"
             dropped.append(Dropped(f"{path}.type", deal.type.value, reason))
             continue
-        changes, people = _check_parties(deal, text, scope, anchor.start, (path, dropped))
-        checked = deal.model_copy(update=changes)
         subject = trigger_subject(text[s_lo:s_hi], anchor.start - s_lo)
-        if fixed := _maker_for_subject(checked, text, subject):
+        at = (anchor.start, subject)
+        changes, people = _check_parties(deal, text, scope, at, (path, dropped))
+        checked = deal.model_copy(update=changes)
+        if fixed := maker_for_subject(checked, text, subject):
             dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _CLIENT_IS_SUBJECT))
             deal, checked = fixed, fixed
             changes = {}
@@ -255,9 +206,9 @@ def check_window(
         if checked.amount is None and (worth := stated_worth(text, anchor.end, s_hi)):
             changes["amount"] = worth
         deal = deal.model_copy(update=changes)
-        deal = _oriented(deal, text[s_lo:s_hi], (path, dropped))
+        deal = orient(deal, text[s_lo:s_hi], (path, dropped))
         if made := made_by_partner(deal, text[anchor.start : s_hi], subject):
-            dropped.append(Dropped(f"{path}.type", deal.type.value, _MADE_BY_PARTNER))
+            dropped.append(Dropped(f"{path}.type", deal.type.value, MADE_BY_PARTNER))
             deal = made
         if deal.buyer or deal.target:
             kept.append(deal)
@@ -265,16 +216,22 @@ def check_window(
 
 
 def _check_parties(
-    deal: WindowDeal, text: str, scope: _Scope, at: int, out: tuple[str, list[Dropped]]
+    deal: WindowDeal,
+    text: str,
+    scope: _Scope,
+    at: tuple[int, str | None],
+    out: tuple[str, list[Dropped]],
 ) -> tuple[dict[str, object], list[str]]:
     """Removals for the parties, amount and (outside sales) products not near the
-    trigger at ``at``, and for parties that name a person or no name.
+    trigger, and for parties that name a person or no name. ``at`` is the
+    trigger's offset and its clause's subject: a party the subject calls by a
+    short name ("Orrin signed" for Orrin Pharma Ltd) is near.
 
     Returns the field changes and the fields that named a person; each removal
     is appended to the dropped list of ``out`` under its path.
     """
     path, dropped = out
-    lo, hi = scope.near(at)
+    lo, hi = scope.near(at[0])
     changes: dict[str, object] = {}
     people: list[str] = []
     fields = _PARTY_FIELDS if deal.type in SALE_TYPES else (*_PARTY_FIELDS, "business")
@@ -285,7 +242,7 @@ def _check_parties(
             dropped += [Dropped(f"{path}.{field}", value, why) for why in trims]
             changes.update({field: bare} if trims else {})
             value = bare
-        if value and not _occurs_in(value, text, lo, hi, scope):
+        if value and not _occurs_in(value, text, lo, hi, scope) and not _called(value, at[1]):
             changes[field] = None
             reason = "not in the sentences that state the deal; removed"
             dropped.append(Dropped(f"{path}.{field}", value, reason))
@@ -307,59 +264,6 @@ def _check_parties(
     return changes, people
 
 
-def _maker_for_subject(deal: WindowDeal, text: str, subject: str | None) -> WindowDeal | None:
-    """A contract-manufacturing or sourcing deal set from the passage, or None.
-
-    When the trigger's ``subject`` is not a side ("Corvid has decided to
-    outsource production") and one side is named as the maker ("Delta will
-    make the products"), the subject is the client and the maker the supplier."""
-    sides = [n for n in (deal.buyer, deal.target) if n]
-    if deal.type not in _TARGET_AGENT or subject is None or len(sides) < 2:
-        return None
-    if any(is_subject(subject, n) for n in sides):
-        return None
-    makers = [n for n in sides if re.search(rf"\b{re.escape(n)}\s+{_MAKES}\b", text)]
-    if len(makers) != 1:
-        return None
-    return deal.model_copy(update={"buyer": subject, "target": makers[0]})
-
-
-def made_by_partner(deal: WindowDeal, rest: str, subject: str | None) -> WindowDeal | None:
-    """The partnership as contract manufacturing, or None.
-
-    ``rest`` is the trigger's sentence from the trigger on. "RealMe partnered
-    with Optiemus to manufacture its devices" names a partner that makes the
-    subject's products: the subject is the client, the partner the supplier.
-    Only when the subject and the maker are the deal's two sides."""
-    found = _WITH_MAKER.match(rest)
-    sides = [n for n in (deal.buyer, deal.target) if n]
-    if deal.type is not DealType.PARTNERSHIP or found is None or subject is None:
-        return None
-    if len(sides) < 2:
-        return None
-    makers = [n for n in sides if same_company(found.group(1), n)]
-    clients = [n for n in sides if n not in makers and is_subject(subject, n)]
-    if len(makers) != 1 or len(clients) != 1:
-        return None
-    update = {"type": DealType.CONTRACT_MANUFACTURING, "buyer": clients[0], "target": makers[0]}
-    return deal.model_copy(update=update)
-
-
-def _inside(subject: str, name: str) -> bool:
-    """Whether the subject's words stand together inside the party's name: "Canada"
-    of "Kinder Morgan Canada Limited" is that company's name cut short, not another."""
-    words, inner = name_words(name), name_words(subject)
-    n = len(inner)
-    return n > 0 and any(words[i : i + n] == inner for i in range(len(words) - n + 1))
-
-
-def is_subject(subject: str, name: str) -> bool:
-    """Whether the clause's subject names this party: the same company, or the
-    party's name closing a subject with words before it ("Chinese RealMe")."""
-    words, tail = name_words(subject), name_words(name)
-    return same_company(subject, name) or (bool(tail) and words[-len(tail) :] == tail)
-
-
 def _no_relation(deal: WindowDeal, people: list[str], subject: str | None) -> str | None:
     """Why the deal states no relation between its parties, or None.
 
@@ -373,7 +277,7 @@ def _no_relation(deal: WindowDeal, people: list[str], subject: str | None) -> st
     if len(named) < 2:
         return None  # a lone side the checks left: nothing to judge the relation by
     parties = [n for n in (*named, deal.seller) if n]
-    if subject and not any(is_subject(subject, n) or _inside(subject, n) for n in parties):
+    if subject and not any(is_subject(subject, n) or inside(subject, n) for n in parties):
         return f"the trigger's subject {subject!r} is not one of its parties; deal removed"
     return None
 
@@ -391,5 +295,5 @@ def orient_record(record: DealSlots, text: str, where: str) -> tuple[DealSlots, 
         if not passive_sides(record.deal_type, buyer, target, sentence):
             return record, []
         swapped = record.model_copy(update={"buyer": target, "target": buyer})
-        return swapped, [Dropped(f"{where}.buyer", buyer, _SWAPPED)]
+        return swapped, [Dropped(f"{where}.buyer", buyer, SWAPPED)]
     return record, []

@@ -6,12 +6,7 @@ from typing import Any
 
 import pytest
 
-from llm_extract.grounding.relations import (
-    bought_alone,
-    check_window,
-    passive_sides,
-    trigger_subject,
-)
+from llm_extract.grounding.relations import check_window, trigger_subject
 from llm_extract.records.schemas import DealType
 from llm_extract.records.slots import WindowDeal
 from llm_extract.text.windows import Window
@@ -103,29 +98,6 @@ def test_low_confidence_types_are_abstained_on() -> None:
     assert kept
     kept, dropped = check_window([deal], w, "w", {"deals[0].type": 0.2}, min_confidence=0.5)
     assert kept == [] and "below min_confidence" in dropped[0].reason
-
-
-@pytest.mark.parametrize(
-    ("deal_type", "buyer", "target", "sentence", "swap"),
-    [
-        (DealType.ACQUISITION, "Corvid Mills", "Brindle Foods",
-         "Corvid Mills was bought by Brindle Foods for 9 mln dlrs.", True),
-        (DealType.ACQUISITION, "Brindle Foods", "Corvid Mills",
-         "Corvid Mills was bought by Brindle Foods for 9 mln dlrs.", False),
-        (DealType.CONTRACT_MANUFACTURING, "Kavya Electronics", "Lumora",
-         "Lumora will have its cameras built in India by Kavya Electronics.", True),
-        (DealType.CONTRACT_MANUFACTURING, "Lumora", "Kavya Electronics",
-         "Lumora will have its cameras built in India by Kavya Electronics.", False),
-        (DealType.ACQUISITION, "Osk Holdings", "Tarn Ltd",
-         "Osk Holdings, itself bought by Fenwick in 2019, agreed to buy Tarn Ltd.", False),
-        (DealType.PARTNERSHIP, "Tarn Ltd", "Osk Holdings",
-         "Tarn Ltd was chosen by Osk Holdings as its partner.", False),
-    ],
-)  # fmt: skip
-def test_a_passive_agent_decides_the_sides(
-    deal_type: DealType, buyer: str, target: str, sentence: str, swap: bool
-) -> None:
-    assert passive_sides(deal_type, buyer, target, sentence) is swap
 
 
 def test_a_window_deal_with_its_sides_reversed_is_turned_round_and_reported() -> None:
@@ -267,26 +239,6 @@ def test_products_far_from_a_supply_deal_are_removed_but_not_a_sale_business() -
     assert kept[0].business == "tablets and earbuds" and dropped == []
 
 
-@pytest.mark.parametrize(
-    ("buyer", "sentence", "bought"),
-    [
-        ("Millarworld", "Netflix's acquisition of comic book company Millarworld closed.", True),
-        ("Pixar , Marvel", "Its acquisitions of Pixar , Marvel and Lucas paid off.", True),
-        ("Corvid", "Corvid was acquired by a rival last year.", True),
-        ("Brindle", "The acquisition of Corvid by Brindle closed.", False),
-        ("Brindle", "Brindle agreed to buy Corvid.", False),
-        ("Corvid", "The acquisition of Corvid Mills closed.", True),
-        ("Tull", "Tull said the acquisition of Corvid closed.", False),
-    ],
-)
-def test_a_lone_buyer_that_the_sentence_says_is_bought_is_the_target(
-    buyer: str, sentence: str, bought: bool
-) -> None:
-    assert bought_alone(DealType.ACQUISITION, buyer, None, sentence) is bought
-    assert not bought_alone(DealType.PARTNERSHIP, buyer, None, sentence)
-    assert not bought_alone(DealType.ACQUISITION, buyer, "Tull", sentence)
-
-
 def test_check_window_moves_a_bought_lone_buyer_to_the_target_and_says_so() -> None:
     text = "Netflix's acquisition of comic book company Millarworld closed."
     deal = _deal(trigger="acquisition", buyer="Millarworld")
@@ -345,3 +297,51 @@ def test_an_aside_copied_with_a_name_is_trimmed_and_a_place_is_removed() -> None
         ("window[0].deals[0].buyer", "an aside after the name; trimmed"),
         ("window[0].deals[1].target", "a place, not a company"),
     ]
+
+
+def test_a_sellers_unit_bought_makes_the_owner_the_seller_and_says_so() -> None:
+    text = (
+        "Marrow Foods Corp agreed to buy the cheese business of Pellam Dairy Co for $210 million."
+    )
+    deal = _deal(trigger="agreed to buy", buyer="Marrow Foods Corp", target="Pellam Dairy Co")
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target, kept.seller) == ("Marrow Foods Corp", None, "Pellam Dairy Co")
+    assert kept.business == "cheese business"
+    assert [d.reason for d in dropped] == [
+        "the passage names it as the owner of the unit bought: the seller, not the target"
+    ]
+
+
+def test_a_licence_given_to_the_buyer_slots_partner_turns_the_sides() -> None:
+    text = "Orrin Pharma Ltd has licensed the rights to its drug Relvora to Kestrel Bio Inc."
+    deal = _deal(type="licensing", trigger="licensed", buyer="Orrin Pharma Ltd",
+                 target="Kestrel Bio Inc")  # fmt: skip
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target) == ("Kestrel Bio Inc", "Orrin Pharma Ltd")
+    assert [d.path for d in dropped] == ["window[0].deals[0].buyer"]
+
+
+def test_a_side_named_as_the_supplier_goes_to_the_supplier_slot() -> None:
+    text = "Tull Motors named Varga Components as the supplier of seats for its pickups."
+    deal = _deal(type="sourcing_agreement", trigger="named", buyer="Varga Components",
+                 target="Tull Motors")  # fmt: skip
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target) == ("Tull Motors", "Varga Components")
+    assert dropped[0].reason == "the passage names its role (supplier): sides swapped"
+
+
+def test_a_party_the_triggers_subject_calls_by_a_short_name_is_kept() -> None:
+    text = (
+        "Orrin Pharma Ltd licensed Relvora to Kestrel Bio. Its shares rose 4 pct. "
+        "Sales grew. Separately, Orrin signed a distribution agreement with Halden Medical."
+    )
+    deal = _deal(type="distribution", trigger="signed a distribution agreement",
+                 buyer="Orrin Pharma Ltd", target="Halden Medical")  # fmt: skip
+    far = _deal(type="distribution", trigger="signed a distribution agreement",
+                buyer="Kestrel Bio", target="Halden Medical")  # fmt: skip
+    kept, dropped = check_window([deal, far], _window(text), "window[0]")
+    assert [(d.buyer, d.target) for d in kept] == [
+        ("Orrin Pharma Ltd", "Halden Medical"),
+        (None, "Halden Medical"),
+    ]
+    assert [d.value for d in dropped] == ["Kestrel Bio"]
