@@ -35,6 +35,11 @@ _NARROWER = frozenset(
 )
 
 
+_SALES = frozenset(
+    {DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.MERGER, DealType.INVESTMENT}
+)
+"""Deal types in which a company, or a share of it, changes hands."""
+
 Same = dict[str, str]
 """Folded party name -> the folded first name of its company's group."""
 
@@ -44,11 +49,16 @@ def _companies(results: list[ArticleDeals]) -> Same:
     return {fold_name(n): fold_name(g[0]) for g in group_company_names(names) for n in g}
 
 
-def _deal_key(deal: Deal, same: Same) -> frozenset[str] | tuple[str, str]:
+def _deal_key(deal: Deal, same: Same) -> tuple[bool, frozenset[str]] | tuple[str, str]:
     """Deals between the same companies are one deal, whatever type each record
-    gave it; a deal without parties is only its own repeat."""
+    gave it within its kind: a sale (a share of a company changes hands) or an
+    agreement. "Sentra took a stake in Oakline" and "Sentra and Oakline agreed to
+    form a joint venture" are two deals. A deal without parties is only its own
+    repeat."""
     names = frozenset(_company(p.name, same) for p in deal.parties if p.role is not Role.SELLER)
-    return names or (deal.deal_type.value, deal.trigger or "")
+    return (
+        (deal.deal_type in _SALES, names) if names else (deal.deal_type.value, deal.trigger or "")
+    )
 
 
 def _company(name: str, same: Same) -> str:
@@ -82,7 +92,7 @@ def main_first(result: ArticleDeals) -> ArticleDeals:
 
 def merge(results: list[ArticleDeals]) -> ArticleDeals:
     """One article result from the chunks' results, in chunk order."""
-    deals: dict[frozenset[str] | tuple[str, str], Deal] = {}
+    deals: dict[tuple[bool, frozenset[str]] | tuple[str, str], Deal] = {}
     companies: dict[str, Company] = {}
     same = _companies(results)
     for result in results:

@@ -44,16 +44,26 @@ def test_the_specific_record_also_wins_when_it_comes_first() -> None:
     assert deal.deal_type is DealType.SOURCING_AGREEMENT and deal.trigger.startswith("signed")
 
 
-def test_a_sale_never_replaces_a_partnership_of_the_same_companies() -> None:
+def test_a_sale_and_an_agreement_of_the_same_companies_are_two_deals() -> None:
     sale = _deal(
-        DealType.ACQUISITION,
+        DealType.STAKE_PURCHASE,
         ("Harrowgate", Role.ACQUIRER),
         ("Quillon", Role.TARGET),
-        trigger="bought",
+        trigger="took a stake",
         background=False,
     )
-    (deal,) = merge([ArticleDeals(deals=[GENERIC, sale])]).deals
-    assert deal.deal_type is DealType.PARTNERSHIP and deal.trigger == "partnerships"
+    venture = _deal(
+        DealType.JOINT_VENTURE,
+        ("Quillon", Role.PARTNER),
+        ("Harrowgate", Role.PARTNER),
+        trigger="form a joint venture",
+        background=False,
+    )
+    merged = merge([ArticleDeals(deals=[GENERIC, sale]), ArticleDeals(deals=[venture, sale])])
+    assert [(d.deal_type, d.trigger) for d in merged.deals] == [
+        (DealType.JOINT_VENTURE, "form a joint venture"),
+        (DealType.STAKE_PURCHASE, "took a stake"),
+    ]
 
 
 def test_a_one_sided_partnership_of_a_company_another_deal_names_is_dropped() -> None:
