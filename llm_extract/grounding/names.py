@@ -140,3 +140,29 @@ def looks_place(name: str) -> bool:
     place: "Wentzville, Missouri", "Pune, India". No company is named so."""
     head, comma, tail = name.rpartition(",")
     return bool(comma and head.strip()) and tail.strip().casefold() in _regions()
+
+
+_GENERIC = {
+    "american", "british", "chinese", "german", "french", "japanese", "indian", "european",
+    "general", "united", "national", "international", "first", "new", "global", "royal",
+    "standard", "great", "north", "south", "east", "west", "western", "eastern", "central",
+    "pacific", "atlantic", "bank", "the", "air", "china", "us", "u.s.",
+}  # fmt: skip
+"""First words that many companies share, or that stand alone as other words."""
+
+
+def short_form(name: str, text: str) -> str | None:
+    """The first word of ``name`` when ``text`` uses it alone for this company only,
+    or None: "Orrin" for Orrin Pharma Ltd, where the article goes on "Orrin
+    signed". Not when another name in the text opens with the same word
+    ("Sentra Bank" beside "Sentra Energy"), nor for words many companies share
+    ("General", "American")."""
+    words = name.split()
+    if len(words) < 2 or len(words[0]) < 3 or not words[0][0].isupper():
+        return None
+    short = words[0]
+    if short.casefold() in _GENERIC:
+        return None
+    runs = re.findall(rf"(?<![\w&.'’-]){re.escape(short)}(?:[ \t]+[A-Z][\w&'’-]*)*", text)
+    longer = {" ".join(r.split()) for r in runs} - {short}
+    return short if all(name.startswith(r) for r in longer) else None

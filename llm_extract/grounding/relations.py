@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..records.slots import SALE_TYPES, DealSlots, WindowDeal, name_words
+from ..records.slots import SALE_TYPES, DealSlots, WindowDeal
 from ..text.phrases import stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, looks_background, supports, type_word
@@ -42,6 +42,7 @@ from .names import (
     looks_name,
     looks_person,
     looks_place,
+    short_form,
     trimmed,
 )
 from .sides import (
@@ -96,12 +97,13 @@ class _Scope:
         return not any(s <= start and end <= e for s, e in self.injected)
 
 
-def _called(value: str, subject: str | None) -> bool:
-    """Whether the trigger's ``subject`` is ``value`` cut short: its first words
-    ("Orrin" of "Orrin Pharma Ltd"). The full name has stood earlier in the article,
-    or grounding removes it."""
-    words, short = name_words(value), name_words(subject or "")
-    return 0 < len(short) < len(words) and words[: len(short)] == short
+def _near(value: str, text: str, lo: int, hi: int, scope: _Scope) -> bool:
+    """Whether ``value``, or the short form the article uses for it, stands in
+    ``text[lo:hi]`` outside injected sentences."""
+    if _occurs_in(value, text, lo, hi, scope):
+        return True
+    short = short_form(value, text)
+    return short is not None and _occurs_in(short, text, lo, hi, scope)
 
 
 def _occurs_in(value: str, text: str, lo: int, hi: int, scope: _Scope) -> bool:
@@ -190,10 +192,9 @@ def check_window(
             reason = f"the trigger's sentence does not state a {deal.type.value}; deal removed"
             dropped.append(Dropped(f"{path}.type", deal.type.value, reason))
             continue
-        subject = trigger_subject(text[s_lo:s_hi], anchor.start - s_lo)
-        at = (anchor.start, subject)
-        changes, people = _check_parties(deal, text, scope, at, (path, dropped))
+        changes, people = _check_parties(deal, text, scope, anchor.start, (path, dropped))
         checked = deal.model_copy(update=changes)
+        subject = trigger_subject(text[s_lo:s_hi], anchor.start - s_lo)
         if fixed := maker_for_subject(checked, text, subject):
             dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _CLIENT_IS_SUBJECT))
             deal, checked = fixed, fixed
@@ -216,22 +217,18 @@ def check_window(
 
 
 def _check_parties(
-    deal: WindowDeal,
-    text: str,
-    scope: _Scope,
-    at: tuple[int, str | None],
-    out: tuple[str, list[Dropped]],
+    deal: WindowDeal, text: str, scope: _Scope, at: int, out: tuple[str, list[Dropped]]
 ) -> tuple[dict[str, object], list[str]]:
     """Removals for the parties, amount and (outside sales) products not near the
-    trigger, and for parties that name a person or no name. ``at`` is the
-    trigger's offset and its clause's subject: a party the subject calls by a
-    short name ("Orrin signed" for Orrin Pharma Ltd) is near.
+    trigger at ``at``, and for parties that name a person or no name. A party
+    the trigger's sentences call by its short form ("Orrin signed" for Orrin
+    Pharma Ltd, :func:`~.names.short_form`) is near.
 
     Returns the field changes and the fields that named a person; each removal
     is appended to the dropped list of ``out`` under its path.
     """
     path, dropped = out
-    lo, hi = scope.near(at[0])
+    lo, hi = scope.near(at)
     changes: dict[str, object] = {}
     people: list[str] = []
     fields = _PARTY_FIELDS if deal.type in SALE_TYPES else (*_PARTY_FIELDS, "business")
@@ -242,7 +239,7 @@ def _check_parties(
             dropped += [Dropped(f"{path}.{field}", value, why) for why in trims]
             changes.update({field: bare} if trims else {})
             value = bare
-        if value and not _occurs_in(value, text, lo, hi, scope) and not _called(value, at[1]):
+        if value and not _near(value, text, lo, hi, scope):
             changes[field] = None
             reason = "not in the sentences that state the deal; removed"
             dropped.append(Dropped(f"{path}.{field}", value, reason))

@@ -12,6 +12,7 @@ from llm_extract.grounding.names import (
     looks_name,
     looks_person,
     looks_place,
+    short_form,
     without_aside,
     without_opener,
 )
@@ -132,3 +133,20 @@ def test_a_trimmed_name_is_the_start_of_the_name(name: str) -> None:
     if head is not None:
         rest = name.strip().removeprefix(head)
         assert len(rest) < len(name.strip()) and rest.lstrip().startswith(",")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "short"),
+    [
+        ("Orrin Pharma Ltd", "Orrin Pharma Ltd rose. Separately, Orrin signed a deal.", "Orrin"),
+        ("Orrin Pharma Ltd", "Orrin Pharma Ltd and Orrin Labs. Orrin signed a deal.", None),
+        ("Sentra Energy", "Sentra Energy bought a stake. Sentra's shares rose.", "Sentra"),
+        ("General Motors", "General Motors rose. General terms were agreed.", None),
+        ("Orrin", "Orrin signed a deal.", None),
+        ("iRobot Corp", "iRobot Corp rose. iRobot signed a deal.", None),
+    ],
+)
+def test_a_first_word_the_text_uses_for_one_company_only_is_its_short_form(
+    name: str, text: str, short: str | None
+) -> None:
+    assert short_form(name, text) == short

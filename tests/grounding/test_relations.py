@@ -345,3 +345,14 @@ def test_a_party_the_triggers_subject_calls_by_a_short_name_is_kept() -> None:
         (None, "Halden Medical"),
     ]
     assert [d.value for d in dropped] == ["Kestrel Bio"]
+
+
+def test_a_party_named_by_its_short_form_anywhere_near_the_trigger_is_kept() -> None:
+    text = (
+        "Sentra Energy took a stake in Oakline Solar. Oakline stays independent. "
+        "Analysts cheered. Sentra and Oakline also agreed to form a joint venture."
+    )
+    deal = _deal(type="joint_venture", trigger="agreed to form a joint venture",
+                 buyer="Sentra Energy", target="Oakline Solar")  # fmt: skip
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target) == ("Sentra Energy", "Oakline Solar") and dropped == []
