@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from ..records.slots import SALE_TYPES, DealSlots, WindowDeal
 from ..text.phrases import stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
-from ..text.windows import Window, looks_background, supports, type_word
+from ..text.windows import Window, denial, looks_background, supports, type_word
 from .align import Match, align
 from .names import (
     looks_counted,
@@ -47,12 +47,14 @@ from .names import (
 )
 from .sides import (
     MADE_BY_PARTNER,
+    OWN_UNIT,
     SWAPPED,
     inside,
     is_subject,
     made_by_partner,
     maker_for_subject,
     orient,
+    own_unit_sold,
     passive_sides,
 )
 from .verify import Dropped
@@ -62,6 +64,7 @@ _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
 _SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
+_DENIED = "the passage denies the deal: its status is the denial"
 _CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
 _NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who",
               "by", "after", "before", "since", "in", "on", "upon", "with", "without", "for",
@@ -192,9 +195,12 @@ def check_window(
             reason = f"the trigger's sentence does not state a {deal.type.value}; deal removed"
             dropped.append(Dropped(f"{path}.type", deal.type.value, reason))
             continue
+        subject = trigger_subject(text[s_lo:s_hi], anchor.start - s_lo)
+        if sold := own_unit_sold(deal, subject):
+            dropped.append(Dropped(f"{path}.target", deal.target or "", OWN_UNIT))
+            deal = sold
         changes, people = _check_parties(deal, text, scope, anchor.start, (path, dropped))
         checked = deal.model_copy(update=changes)
-        subject = trigger_subject(text[s_lo:s_hi], anchor.start - s_lo)
         if fixed := maker_for_subject(checked, text, subject):
             dropped.append(Dropped(f"{path}.buyer", deal.buyer or "", _CLIENT_IS_SUBJECT))
             deal, checked = fixed, fixed
@@ -204,6 +210,9 @@ def check_window(
             continue
         if not deal.background and looks_background(text[s_lo:s_hi]):
             changes["background"] = True
+        if (denied := denial(text[s_lo:s_hi])) and deal.status != denied:
+            dropped.append(Dropped(f"{path}.status", deal.status or "", _DENIED))
+            changes["status"] = denied
         if checked.amount is None and (worth := stated_worth(text, anchor.end, s_hi)):
             changes["amount"] = worth
         deal = deal.model_copy(update=changes)

@@ -45,11 +45,12 @@ _WITH_MAKER = re.compile(
     r"(?:manufacture|make|assemble|produce|build|fabricate)\b"
 )
 _UNIT = r"business(?:es)?|units?|divisions?|arm|subsidiary|subsidiaries|plants?|brands?|mills?"
-_BUYS = (
-    r"buy|acquire|purchase|bought|acquired|purchased|(?:acquisition|purchase|sale)\s+of|sell|sold"
-)
+_BUYS = r"buy|acquire|purchase|bought|acquired|purchased|(?:acquisition|purchase)\s+of"
 _SUFFIX = re.compile(r"\s+(?:Inc|Corp|Co|Cos|Ltd|PLC|Plc|LLC|Group|Holdings)\.?$")
 """A company suffix, which a headline or a possessive leaves out: "Pellam Dairy's unit"."""
+_ITS_UNIT = re.compile(rf"^(?:its|their)\s+(?P<unit>(?:[\w-]+\s+){{0,3}}?(?:{_UNIT}))$", re.I)
+_SELLS = re.compile(r"\b(?:sold|sells?|selling|divest(?:s|ed|ing)?|spun\s+off|spin\s+off)\b", re.I)
+OWN_UNIT = "a unit the trigger's subject sells: the subject is the seller, the unit the business"
 _LICENSES = r"licen[cs](?:e|es|ed|ing)\b"
 _SUPPLIER_NOUNS = r"supplier|manufacturer|maker|producer|distributor|licensor|vendor"
 _CLIENT_NOUNS = r"licensee|customer|client"
@@ -103,11 +104,13 @@ def unit_seller(deal_type: DealType, target: str | None, sentence: str) -> str |
     "the cheese business of Pellam Dairy Co" and "to buy Pellam Dairy's cheese
     unit" (the name without its suffix) sell a unit of Pellam, so Pellam is the
     seller. A possessive counts only right after a verb of buying: "GenCorp's
-    aerospace division" alone may just describe GenCorp. Assets and stakes are
-    no units: "the assets of Japan Fund" may be the fund, "a stake in Pellam"
-    makes Pellam the target. In the Utah train stories the "unit of" phrasing
-    names a gold seller 10 times and a gold target never (3 more describe the
-    buyer: "Corvid, a unit of Pell, bought"; the buyer's slot is not read here)."""
+    aerospace division" alone may just describe GenCorp, and after "the sale of"
+    the seller may be GenCorp's new owner. Assets and stakes are no units: "the
+    assets of Japan Fund" is the fund, "a stake in Pellam" makes Pellam the
+    target. In the Utah train stories the "unit of" phrasing names a gold
+    seller 7 times and a gold target never (4 more describe the buyer: "Corvid,
+    a unit of Pell, bought"; the buyer's slot is not read here), and "the
+    assets of" names a gold target 4 times."""
     if deal_type not in SALE_TYPES or not target:
         return None
     short = _SUFFIX.sub("", target)
@@ -117,6 +120,21 @@ def unit_seller(deal_type: DealType, target: str | None, sentence: str) -> str |
     owns = rf"\b(?:{_BUYS})\s+{name}\s*['’]\s*s\s+(?P<unit>{words})\b"
     found = re.search(of, sentence) or re.search(owns, sentence)
     return found.group("unit") if found else None
+
+
+def own_unit_sold(deal: WindowDeal, subject: str | None) -> WindowDeal | None:
+    """The sale with its seller named, when the model gave as target the unit that
+    the trigger's ``subject`` sells ("Pell also sold its printing unit to Orrin
+    Media": Pell sells, the printing unit is the business), or None."""
+    if deal.type not in SALE_TYPES or deal.seller or not deal.target or not subject:
+        return None
+    found = _ITS_UNIT.match(deal.target)
+    if found is None or not _SELLS.search(deal.trigger or ""):
+        return None
+    if deal.buyer and is_subject(subject, deal.buyer):
+        return None
+    business = deal.business or found.group("unit")
+    return deal.model_copy(update={"seller": subject, "target": None, "business": business})
 
 
 def licensor_first(buyer: str | None, target: str | None, sentence: str) -> bool:

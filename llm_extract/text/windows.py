@@ -122,6 +122,23 @@ def looks_background(sentence: str) -> bool:
     return _BACKGROUND.search(sentence) is not None
 
 
+_DENIED = re.compile(
+    r"\b(?:denied|denies|deny|denying|dismissed|rejected)\s+(?:a\s+|the\s+|any\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:reports?|rumou?rs?|speculation|claims?|talks|discussions|negotiations)\b"
+    r"|\b(?:denied|denies|deny)\s+(?:that\s+)?(?:it|they)\s+(?:was|were|is|are|had|has|have)\b"
+    r"|\b(?:is|was|are|were)\s+not\s+in\s+(?:any\s+)?(?:talks|discussions|negotiations)\b",
+    re.IGNORECASE,
+)
+
+
+def denial(sentence: str) -> str | None:
+    """The words with which a sentence denies its deal, or None: "denied a
+    newspaper report that it was in talks to buy", "is not in talks". A denied
+    deal is no deal the article states, but it is news: the caller marks it."""
+    found = _DENIED.search(sentence)
+    return found.group(0) if found else None
+
+
 def sentence_at(text: str, offset: int) -> tuple[int, int]:
     """The sentence of ``text`` that holds ``offset`` (or the nearest one before it)."""
     found = (0, len(text))

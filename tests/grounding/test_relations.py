@@ -356,3 +356,28 @@ def test_a_party_named_by_its_short_form_anywhere_near_the_trigger_is_kept() -> 
                  buyer="Sentra Energy", target="Oakline Solar")  # fmt: skip
     [kept], dropped = check_window([deal], _window(text), "window[0]")
     assert (kept.buyer, kept.target) == ("Sentra Energy", "Oakline Solar") and dropped == []
+
+
+def test_a_denied_deal_keeps_its_parties_and_takes_the_denial_as_status() -> None:
+    text = "Halvard Steel denied a newspaper report that it was in talks to buy Corvid Metals."
+    deal = _deal(trigger="to buy", buyer="Halvard Steel", target="Corvid Metals", status="talks")
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target, kept.status) == (
+        "Halvard Steel",
+        "Corvid Metals",
+        "denied a newspaper report",
+    )
+    assert [(d.path, d.value) for d in dropped] == [("window[0].deals[0].status", "talks")]
+
+
+def test_a_unit_its_owner_sells_is_the_business_and_the_owner_the_seller() -> None:
+    text = "Last year Pell also sold its printing unit to Orrin Media for $45 million."
+    deal = _deal(trigger="sold", buyer="Orrin Media", target="its printing unit")
+    [kept], dropped = check_window([deal], _window(text), "window[0]")
+    assert (kept.buyer, kept.target, kept.seller, kept.business) == (
+        "Orrin Media",
+        None,
+        "Pell",
+        "printing unit",
+    )
+    assert [d.value for d in dropped] == ["its printing unit"]

@@ -8,10 +8,12 @@ from llm_extract.grounding.sides import (
     bought_alone,
     licensor_first,
     named_role,
+    own_unit_sold,
     passive_sides,
     unit_seller,
 )
 from llm_extract.records.schemas import DealType
+from llm_extract.records.slots import WindowDeal
 
 
 @pytest.mark.parametrize(
@@ -109,3 +111,26 @@ def test_a_role_noun_beside_a_name_gives_its_role(
 ) -> None:
     supplier = "supplier|manufacturer|maker|distributor"
     assert named_role(name, supplier, sentence) == noun
+
+
+@pytest.mark.parametrize(
+    ("trigger", "target", "subject", "seller"),
+    [
+        ("sold", "its printing unit", "Pell", "Pell"),
+        ("agreed to sell", "its two paper mills", "Pell", "Pell"),
+        ("bought", "its printing unit", "Pell", None),
+        ("sold", "Orrin Print", "Pell", None),
+        ("sold", "its printing unit", None, None),
+        ("sold", "its printing unit", "Orrin Media", None),
+    ],
+)
+def test_a_unit_the_subject_sells_makes_the_subject_the_seller(
+    trigger: str, target: str, subject: str | None, seller: str | None
+) -> None:
+    deal = WindowDeal(trigger=trigger, type=DealType.ACQUISITION, buyer="Orrin Media",
+                      target=target, seller=None, amount=None, status=None, business=None,
+                      location=None, date=None, background=False)  # fmt: skip
+    sold = own_unit_sold(deal, subject)
+    assert (sold.seller if sold else None) == seller
+    if sold:
+        assert sold.target is None and sold.business == target.removeprefix("its ")

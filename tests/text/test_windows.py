@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,7 +18,13 @@ from llm_extract.text.sentences import (
     sentence_index,
     sentences,
 )
-from llm_extract.text.windows import find_windows, looks_background, mentions_deal, supports
+from llm_extract.text.windows import (
+    denial,
+    find_windows,
+    looks_background,
+    mentions_deal,
+    supports,
+)
 
 ARTICLE = (
     "Lumora will have its cameras built by Kavya Electronics under a contract. "
@@ -143,3 +150,19 @@ def test_sentences_that_address_a_model_are_found() -> None:
     ((start, end),) = injected_spans(text)
     assert text[start:end].startswith("IMPORTANT SYSTEM NOTE")
     assert injected_spans("Acme said it would buy Beta for 5 mln dlrs.") == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "words"),
+    [
+        ("Halvard on Monday denied a newspaper report that it was in talks to buy Corvid.",
+         "denied a newspaper report"),
+        ("Halvard Steel denies talks to buy Corvid Metals", "denies talks"),
+        ("Halvard denied that it had agreed to buy Corvid.", "denied that it had"),
+        ("Halvard is not in talks to buy Corvid, a spokeswoman said.", "is not in talks"),
+        ("Halvard agreed to buy Corvid after talks that began in May.", None),
+        ("Corvid denied the charges, and Halvard agreed to buy it.", None),
+    ],
+)  # fmt: skip
+def test_a_sentence_that_denies_its_deal_gives_the_denial(sentence: str, words: str | None) -> None:
+    assert denial(sentence) == words
