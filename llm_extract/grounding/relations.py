@@ -32,8 +32,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..records.schemas import DealType
 from ..records.slots import SALE_TYPES, DealSlots, WindowDeal
-from ..text.phrases import stated_worth
+from ..text.phrases import stated_price, stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, denial, looks_background, supports, type_word
 from .align import Match, align
@@ -64,6 +65,10 @@ _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
 _SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
+_PRICED = frozenset({DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT})
+_GUESS = 0.6
+_GUESSED = "the model's background flag was a guess and the sentence reads as news: cleared"
+"""A flag the model gives with less than ``_GUESS`` probability is a coin toss."""
 _DENIED = "the passage denies the deal: its status is the denial"
 _CLIENT_IS_SUBJECT = "the trigger's subject is the client and the named maker the supplier"
 _NOT_NAMES = {"it", "he", "she", "they", "we", "this", "that", "the", "which", "who",
@@ -208,14 +213,9 @@ def check_window(
         if why := _no_relation(checked, people, subject):
             dropped.append(Dropped(path, deal.trigger or "", why))
             continue
-        if not deal.background and looks_background(text[s_lo:s_hi]):
-            changes["background"] = True
-        if (denied := denial(text[s_lo:s_hi])) and deal.status != denied:
-            dropped.append(Dropped(f"{path}.status", deal.status or "", _DENIED))
-            changes["status"] = denied
-        if checked.amount is None and (worth := stated_worth(text, anchor.end, s_hi)):
-            changes["amount"] = worth
-        deal = deal.model_copy(update=changes)
+        p_background = sure.get(f"deals[{i}].background", 1.0)
+        told = _as_told(checked, text, (anchor.end, s_lo, s_hi), p_background, (path, dropped))
+        deal = deal.model_copy(update=changes | told)
         deal = orient(deal, text[s_lo:s_hi], (path, dropped))
         if made := made_by_partner(deal, text[anchor.start : s_hi], subject):
             dropped.append(Dropped(f"{path}.type", deal.type.value, MADE_BY_PARTNER))
@@ -223,6 +223,36 @@ def check_window(
         if deal.buyer or deal.target:
             kept.append(deal)
     return kept, dropped
+
+
+def _as_told(
+    deal: WindowDeal,
+    text: str,
+    at: tuple[int, int, int],
+    p_background: float,
+    out: tuple[str, list[Dropped]],
+) -> dict[str, object]:
+    """What the trigger's sentence says of the deal's news: whether it is earlier
+    news (``background``), whether it is denied (``status``), and what it is worth
+    (``amount``, when the model gave none). ``at`` is the trigger's end and the
+    sentence's span; changes the model did not make are appended to ``out``."""
+    path, dropped = out
+    end, lo, hi = at
+    sentence = text[lo:hi]
+    told: dict[str, object] = {}
+    if not deal.background and looks_background(sentence):
+        told["background"] = True
+    elif deal.background and p_background < _GUESS and not looks_background(sentence):
+        dropped.append(Dropped(f"{path}.background", "true", _GUESSED))
+        told["background"] = False
+    if (denied := denial(sentence)) and deal.status != denied:
+        dropped.append(Dropped(f"{path}.status", deal.status or "", _DENIED))
+        told["status"] = denied
+    if deal.amount is None:
+        price = stated_price(text, end, hi) if deal.type in _PRICED else None
+        if worth := price or stated_worth(text, end, hi):
+            told["amount"] = worth
+    return told
 
 
 def _check_parties(

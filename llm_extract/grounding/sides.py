@@ -54,6 +54,7 @@ OWN_UNIT = "a unit the trigger's subject sells: the subject is the seller, the u
 _LICENSES = r"licen[cs](?:e|es|ed|ing)\b"
 _SUPPLIER_NOUNS = r"supplier|manufacturer|maker|producer|distributor|licensor|vendor"
 _CLIENT_NOUNS = r"licensee|customer|client"
+_BECOMES = r"(?:to\s+be|(?:will|would|is\s+to|to)\s+(?:be|become)|becomes|became|is|was)"
 _WORKED = frozenset({*TARGET_AGENT, DealType.LICENSING, DealType.DISTRIBUTION})
 """Deal types with a client side (buyer) and a side that works for it (target)."""
 
@@ -151,9 +152,10 @@ def licensor_first(buyer: str | None, target: str | None, sentence: str) -> bool
 
 def named_role(name: str, nouns: str, sentence: str) -> str | None:
     """The role noun ``sentence`` gives ``name`` ("Varga Components as the supplier
-    of seats", "Kavya, its contract manufacturer"), if it is one of ``nouns``."""
+    of seats", "Kavya, its contract manufacturer", "Tansy will become the exclusive
+    distributor"), if it is one of ``nouns``."""
     role = (
-        rf"(?<![\w&.'’-]){re.escape(name)}\s*(?:,\s*|\s+as\s+|\s+to\s+be\s+)"
+        rf"(?<![\w&.'’-]){re.escape(name)}\s*(?:,\s*|\s+as\s+|\s+{_BECOMES}\s+)"
         rf"(?:the|its|a|an|their|our)\s+(?:[\w-]+\s+){{0,2}}?(?P<noun>{nouns})s?\b"
     )
     found = re.search(role, sentence, re.IGNORECASE)

@@ -70,7 +70,8 @@ _PARTNER = (
     r"collaborat(?:ed|es|ing|e)|ti(?:e|es|ed)\s+up|tying\s+up|"
     r"(?:signed|signs|inked|struck|reached|formed|entered\s+into|announced|has|have|had|"
     r"cut|won|wins|landed|secured|sealed|clinched|renewed|extended)\s+"
-    r"(?:a|an)\s+(?:[\w-]+\s+){0,3}?(?:deal|agreement|contract|pact|partnership|alliance)"
+    r"(?:a|an|its|their|the)\s+(?:[\w-]+\s+){0,3}?(?:deal|agreement|contract|pact|partnership|"
+    r"alliance)"
 )
 _PARTNERING = r"partnering|teaming\s+up|joining\s+forces|collaborating|tying\s+up"
 """The partner verbs that can open an aside: "Northrop, teaming up with Virgin"."""
@@ -128,10 +129,16 @@ agreement with". A licence has one (who licenses to whom), which "with" does not
 
 _PRICED = (DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT)
 _ABOUT = r"(?:about|around|nearly|roughly|some|up\s+to|an?\s+estimated|approximately)\s+"
+_ABBREVIATED = r"\.(?=\w)|(?:(?<=\b[A-Z])|(?<=\bInc)|(?<=\bCorp)|(?<=\bCo)|(?<=\bLtd))\."
+"""A full stop that ends no sentence: inside a word, or after "U.S", "Inc", "Corp"."""
 _FOR = re.compile(
-    rf"[^.;:]{{0,80}}?\bfor\s+(?:{_ABOUT})?(?:an?\s+)?(?P<money>{MONEY.pattern})", re.IGNORECASE
+    rf"(?:(?!\band\b)[^.;:]|{_ABBREVIATED}){{0,80}}?\bfor\s+(?:{_ABOUT})?(?:an?\s+)?"
+    rf"(?P<money>{MONEY.pattern})",
+    re.IGNORECASE,
 )
-"""Where a sale's price follows its target: "bought Corvid, a flour miller, for 9 mln dlrs"."""
+"""Where a sale's price follows its target: "bought Corvid, a flour miller, for 9 mln
+dlrs", "by U.S. group Brannock Inc. for 1.2 billion pounds" (an abbreviation's full
+stop ends no sentence); not across an "and", which may start the next deal."""
 _PER_SHARE = re.compile(r"\s*(?:in\s+)?(?:cash\s+)?(?:per|a|each)\s+(?:common\s+)?share", re.I)
 
 _ASIDE = re.compile(r",\s+(?:an?|the)\s+(?:[\w-]+\s+){0,2}?$")
@@ -262,3 +269,10 @@ def stated_worth(text: str, start: int, end: int) -> str | None:
     "a licensing deal worth up to $40 million", "the takeover, valued at 2 bln dlrs";
     None when it says no worth there, or prices a share."""
     return _price(_WORTH, text, start, end)
+
+
+def stated_price(text: str, start: int, end: int) -> str | None:
+    """The price ``text[start:end]`` gives a sale right after its trigger: "agreed to
+    be acquired by Brannock Group Inc for 1.2 billion pounds"; None when it gives
+    none there, or prices a share ("for 310 pence a share")."""
+    return _price(_FOR, text, start, end)

@@ -42,7 +42,8 @@ _TYPE_WORDS: dict[DealType, str] = {
     r"debt|bond|spend|equity|commit",
     DealType.JOINT_VENTURE: r"joint venture|\bjv\b|venture",
     DealType.PARTNERSHIP: r"partner|collaborat|alliance|tie-up|tied up|team|agree|deal|"
-    r"accord|pact|work with|working with|cooperat|memorandum|contract|order|lease|hire|award",
+    r"accord|pact|work with|working with|cooperat|memorandum|contract|order|lease|hire|award|"
+    r"jointly|co-develop|co-market",
     DealType.CONTRACT_MANUFACTURING: r"manufactur|make|made|mak|produc|assembl|build|built|"
     r"outsourc|contract|fabricat|partner|hire|award",
     DealType.SOURCING_AGREEMENT: r"sourc|suppl|procur|purchas|order|buy|contract|agreement",

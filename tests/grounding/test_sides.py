@@ -104,6 +104,11 @@ def test_a_licence_given_to_a_company_makes_the_giver_the_licensor(
         ("Kavya", "Lumora picked Kavya, its contract manufacturer, in May.", "manufacturer"),
         ("Kestrel", "Orrin chose Kestrel as its licensee in Japan.", None),
         ("Varga", "Varga supplies seats to Tull.", None),
+        (
+            "Tansy",
+            "Tansy will become the exclusive distributor of Lumora's cameras.",
+            "distributor",
+        ),
     ],
 )
 def test_a_role_noun_beside_a_name_gives_its_role(

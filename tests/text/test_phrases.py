@@ -59,6 +59,13 @@ A, ST, MG, JV, PT, IV, CM = (
         ("Halvard took a 20 pct stake in Corvid Mills.", ST, "Halvard", "Corvid Mills", "stake"),
         ("Orrin Bank will merge with Pell Savings.", MG, "Orrin Bank", "Pell Savings", "merge"),
         (
+            "Pell also extended its supply contract with Tarn Steel.",
+            PT,
+            "Pell",
+            "Tarn Steel",
+            "extended its supply contract",
+        ),
+        (
             "The merger of Orrin Bank and Pell Savings was approved.",
             MG,
             "Orrin Bank",

@@ -92,6 +92,7 @@ def test_trigger_sentences_must_be_able_to_state_the_type() -> None:
     assert supports(DealType.SOURCING_AGREEMENT, "signed a sourcing agreement")
     assert supports(DealType.LICENSING, "licensed its patents")
     assert not supports(DealType.LICENSING, "will assemble the phones")
+    assert supports(DealType.PARTNERSHIP, "Marrow and Ostrava will jointly develop a drug")
     assert supports(DealType.CONTRACT_MANUFACTURING, "will assemble the phones")
 
 
@@ -166,3 +167,11 @@ def test_sentences_that_address_a_model_are_found() -> None:
 )  # fmt: skip
 def test_a_sentence_that_denies_its_deal_gives_the_denial(sentence: str, words: str | None) -> None:
     assert denial(sentence) == words
+
+
+def test_an_abbreviation_before_a_lower_case_word_ends_no_sentence() -> None:
+    text = "Kestrel agreed to be acquired by U.S. food group Brannock Inc. and Tull Corp. It rose."
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "Kestrel agreed to be acquired by U.S. food group Brannock Inc. and Tull Corp.",
+        "It rose.",
+    ]
