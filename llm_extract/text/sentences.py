@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?![a-z])|\n\s*\n")
-"""A full stop, question or exclamation mark and space before anything but a
-lower-case word, or a blank line. News starts no sentence in lower case, so the
-stop in "acquired by U.S. food group Brannock" or "Tull Corp. and Pell" ends an
-abbreviation, not a sentence."""
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n\s*\n")
 
 _INJECTION = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|earlier)|system (?:note|prompt|message)|"

@@ -381,3 +381,22 @@ def test_a_unit_its_owner_sells_is_the_business_and_the_owner_the_seller() -> No
         "printing unit",
     )
     assert [d.value for d in dropped] == ["its printing unit"]
+
+
+@pytest.mark.parametrize(
+    ("text", "p", "background"),
+    [
+        ("Pell Motors invested $25 million in Volta Cells.", 0.52, False),
+        ("Pell Motors invested $25 million in Volta Cells.", 0.9, True),
+        ("Pell Motors had already invested $25 million in Volta Cells.", 0.52, True),
+    ],
+)
+def test_a_background_flag_the_model_guessed_for_news_is_cleared(
+    text: str, p: float, background: bool
+) -> None:
+    deal = _deal(type="investment", trigger="invested", buyer="Pell Motors",
+                 target="Volta Cells", background=True)  # fmt: skip
+    sure = {"deals[0].background": p}
+    [kept], dropped = check_window([deal], _window(text), "window[0]", sure)
+    assert kept.background is background
+    assert [d.path for d in dropped] == ([] if background else ["window[0].deals[0].background"])

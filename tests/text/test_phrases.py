@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_extract.records.schemas import DealType
-from llm_extract.text.phrases import phrase_deals, stated_worth
+from llm_extract.text.phrases import phrase_deals, stated_price, stated_worth
 
 A, ST, MG, JV, PT, IV, CM = (
     DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.MERGER, DealType.JOINT_VENTURE,
@@ -271,3 +271,17 @@ def test_the_worth_right_after_a_trigger_is_the_deals(after: str, worth: str | N
     text = "Orrin signed a licensing" + after
     end = text.index(".") + 1
     assert stated_worth(text, len("Orrin signed a licensing"), end) == worth
+
+
+@pytest.mark.parametrize(
+    ("after", "price"),
+    [
+        (" by U.S. group Brannock Inc. for 1.2 billion pounds, or 310 pence a share.",
+         "1.2 billion pounds"),
+        (" Corvid for 52 dlrs a share in cash.", None),
+        (" Corvid, and sold Tull Mills for 9 mln dlrs.", None),
+        (" Corvid Mills, a flour miller, for 9 mln dlrs.", "9 mln dlrs"),
+    ],
+)  # fmt: skip
+def test_the_price_after_a_sales_trigger_is_its_price(after: str, price: str | None) -> None:
+    assert stated_price(after, 0, len(after)) == price

@@ -167,11 +167,3 @@ def test_sentences_that_address_a_model_are_found() -> None:
 )  # fmt: skip
 def test_a_sentence_that_denies_its_deal_gives_the_denial(sentence: str, words: str | None) -> None:
     assert denial(sentence) == words
-
-
-def test_an_abbreviation_before_a_lower_case_word_ends_no_sentence() -> None:
-    text = "Kestrel agreed to be acquired by U.S. food group Brannock Inc. and Tull Corp. It rose."
-    assert [text[a:b] for a, b in sentences(text)] == [
-        "Kestrel agreed to be acquired by U.S. food group Brannock Inc. and Tull Corp.",
-        "It rose.",
-    ]
