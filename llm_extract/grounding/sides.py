@@ -12,6 +12,9 @@ checks read the trigger's sentence for words that leave no doubt:
   business of Pellam Dairy"): the seller, by :func:`unit_seller`;
 * a licence given "to" someone ("Orrin licensed Relvora to Kestrel"): Orrin is the
   licensor, the supplier side, by :func:`licensor_first`;
+* a sale whose target is "its" unit and whose trigger sells ("Pell also sold
+  its printing unit"): the trigger's subject is the seller, by
+  :func:`own_unit_sold`;
 * a role noun ("named Varga as the supplier of seats"), by :func:`named_role`;
 * a partner or side named as the maker, by :func:`maker_for_subject` and
   :func:`made_by_partner`.
