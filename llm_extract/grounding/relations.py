@@ -32,9 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..records.schemas import DealType
 from ..records.slots import SALE_TYPES, DealSlots, WindowDeal
-from ..text.phrases import stated_price, stated_worth
+from ..text.phrases import PRICED, stated_price, stated_worth
 from ..text.sentences import injected_spans, sentence_index, sentences
 from ..text.windows import Window, denial, looks_background, supports, type_word
 from .align import Match, align
@@ -48,6 +47,7 @@ from .names import (
 )
 from .sides import (
     MADE_BY_PARTNER,
+    NAME,
     OWN_UNIT,
     SWAPPED,
     inside,
@@ -62,10 +62,8 @@ from .verify import Dropped
 
 _PARTY_FIELDS = ("buyer", "target", "seller", "amount")
 
-_NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
 _AUX = r"has|have|had|will|would|is|are|was|were|also|now|recently|formally|officially"
-_SUBJECT = re.compile(rf"(?<![\w$&.'’-])({_NAME})\s+(?:(?:{_AUX})\s+)*$")
-_PRICED = frozenset({DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT})
+_SUBJECT = re.compile(rf"(?<![\w$&.'’-])({NAME})\s+(?:(?:{_AUX})\s+)*$")
 _GUESS = 0.6
 _GUESSED = "the model's background flag was a guess and the sentence reads as news: cleared"
 """A flag the model gives with less than ``_GUESS`` probability is a coin toss."""
@@ -240,16 +238,17 @@ def _as_told(
     end, lo, hi = at
     sentence = text[lo:hi]
     told: dict[str, object] = {}
-    if not deal.background and looks_background(sentence):
+    earlier = looks_background(sentence)
+    if not deal.background and earlier:
         told["background"] = True
-    elif deal.background and p_background < _GUESS and not looks_background(sentence):
+    elif deal.background and not earlier and p_background < _GUESS:
         dropped.append(Dropped(f"{path}.background", "true", _GUESSED))
         told["background"] = False
     if (denied := denial(sentence)) and deal.status != denied:
         dropped.append(Dropped(f"{path}.status", deal.status or "", _DENIED))
         told["status"] = denied
     if deal.amount is None:
-        price = stated_price(text, end, hi) if deal.type in _PRICED else None
+        price = stated_price(text, end, hi) if deal.type in PRICED else None
         if worth := price or stated_worth(text, end, hi):
             told["amount"] = worth
     return told
@@ -276,8 +275,8 @@ def _check_parties(
         if value and field not in ("amount", "business"):
             bare, trims = trimmed(value)
             dropped += [Dropped(f"{path}.{field}", value, why) for why in trims]
-            changes.update({field: bare} if trims else {})
-            value = bare
+            if trims:
+                changes[field] = value = bare
         if value and not _near(value, text, lo, hi, scope):
             changes[field] = None
             reason = "not in the sentences that state the deal; removed"

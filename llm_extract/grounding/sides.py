@@ -41,10 +41,11 @@ _UNIT_SELLER = "the passage names it as the owner of the unit bought: the seller
 MADE_BY_PARTNER = "the partner is to make the products: contract_manufacturing"
 _LICENSOR = "the passage names it as the licensor: the supplier side, sides swapped"
 _ROLE_NOUN = "the passage names its role ({noun}): sides swapped"
-_NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
+NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*)*"
+"""A run of capitalised words: a company's name as a clause's subject or a partner."""
 _MAKES = r"(?:will|would|is to|to)?\s*(?:make|manufacture|assemble|produce|build|supply)"
 _WITH_MAKER = re.compile(
-    rf"^[\w-]*\s+with\s+(?:the\s+)?({_NAME})\s+to\s+(?:jointly\s+)?"
+    rf"^[\w-]*\s+with\s+(?:the\s+)?({NAME})\s+to\s+(?:jointly\s+)?"
     r"(?:manufacture|make|assemble|produce|build|fabricate)\b"
 )
 _UNIT = r"business(?:es)?|units?|divisions?|arm|subsidiary|subsidiaries|plants?|brands?|mills?"
@@ -111,10 +112,9 @@ def unit_seller(deal_type: DealType, target: str | None, sentence: str) -> str |
     aerospace division" alone may just describe GenCorp, and after "the sale of"
     the seller may be GenCorp's new owner. Assets and stakes are no units: "the
     assets of Japan Fund" is the fund, "a stake in Pellam" makes Pellam the
-    target. In the Utah train stories the "unit of" phrasing names a gold
-    seller 7 times and a gold target never (4 more describe the buyer: "Corvid,
-    a unit of Pell, bought"; the buyer's slot is not read here), and "the
-    assets of" names a gold target 4 times."""
+    target. Where it would move a gold party of the Utah train stories, that
+    party is the gold seller 5 times and the gold target twice ("the business of
+    Goodyear Aerospace Corp", "a valued business of GenCorp"): ``bench/phrases.py``."""
     if deal_type not in SALE_TYPES or not target:
         return None
     short = _SUFFIX.sub("", target)

@@ -56,9 +56,9 @@ def _deal_key(deal: Deal, same: Same) -> tuple[bool, frozenset[str]] | tuple[str
     form a joint venture" are two deals. A deal without parties is only its own
     repeat."""
     names = frozenset(_company(p.name, same) for p in deal.parties if p.role is not Role.SELLER)
-    return (
-        (deal.deal_type in _SALES, names) if names else (deal.deal_type.value, deal.trigger or "")
-    )
+    if not names:
+        return deal.deal_type.value, deal.trigger or ""
+    return deal.deal_type in _SALES, names
 
 
 def _company(name: str, same: Same) -> str:

@@ -127,7 +127,8 @@ _NAMED_TYPE = re.compile(r"\b(?:merger|joint\s+venture)\b", re.IGNORECASE)
 """An agreement whose own words name a type with no direction: "signed a merger
 agreement with". A licence has one (who licenses to whom), which "with" does not give."""
 
-_PRICED = (DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT)
+PRICED = frozenset({DealType.ACQUISITION, DealType.STAKE_PURCHASE, DealType.INVESTMENT})
+"""Deal types with a price: what :func:`stated_price` is read for."""
 _ABOUT = r"(?:about|around|nearly|roughly|some|up\s+to|an?\s+estimated|approximately)\s+"
 _ABBREVIATED = r"\.(?=\w)|(?:(?<=\b[A-Z])|(?<=\bInc)|(?<=\bCorp)|(?<=\bCo)|(?<=\bLtd))\."
 """A full stop that ends no sentence: inside a word, or after "U.S", "Inc", "Corp"."""
@@ -228,7 +229,7 @@ def phrase_deals(text: str) -> list[PhraseDeal]:
             trigger = m.group("t")
             named = _NAMED_TYPE.search(trigger) if deal_type is DealType.PARTNERSHIP else None
             kind = _NAMED_TYPES[" ".join(named.group(0).casefold().split())] if named else deal_type
-            amount = _amount(kind, sentence, m) if kind in _PRICED else None
+            amount = _amount(kind, sentence, m) if kind in PRICED else None
             aside = _ASIDE.search(sentence, 0, m.start("t")) is not None
             deal = WindowDeal(trigger=trigger, type=kind, buyer=buyer, target=target,
                               seller=None, amount=amount, status=None, business=None,
